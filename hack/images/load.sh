@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Copy images from dockerd into a containerd's k8s.io namespace, where the kubelet finds them.
+#
+#   load.sh SOCKET IMAGE...
+#
+# Each imported image is labelled with its docker image id; an image whose id is already there
+# is skipped, so a warm node start copies nothing.
+set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+
+[ $# -ge 2 ] || { echo "usage: $0 SOCKET IMAGE..." >&2; exit 2; }
+sock=$1; shift
+[ -S "$sock" ] || die "$sock is not a containerd socket"
+ctr=(ctr --address "$sock" --namespace k8s.io)
+
+todo=()
+for image in "$@"; do
+  id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null) || die "image $image not found in docker"
+  have=$("${ctr[@]}" images ls "name==$(ref "$image")" 2>/dev/null | grep -o 'pim.dev/docker-id=[^ ,]*' || true)
+  [ "$have" = "pim.dev/docker-id=$id" ] || todo+=("$image")
+done
+[ ${#todo[@]} -gt 0 ] || { log "all images current in $sock"; exit 0; }
+
+start=$SECONDS
+docker save "${todo[@]}" | "${ctr[@]}" images import - >/dev/null
+for image in "${todo[@]}"; do
+  "${ctr[@]}" images label "$(ref "$image")" \
+    "pim.dev/docker-id=$(docker image inspect -f '{{.Id}}' "$image")" >/dev/null
+done
+log "imported ${todo[*]} in $((SECONDS - start)) s"

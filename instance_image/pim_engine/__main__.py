@@ -1,0 +1,3 @@
+from pim_engine.cli import main
+
+raise SystemExit(main())

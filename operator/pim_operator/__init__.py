@@ -1,0 +1,1 @@
+"""pim_operator: reconcile PimModel and PimInstance resources into running engine workloads."""

@@ -1,0 +1,3 @@
+from pim_operator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The pim.dev API types, one package per version."""

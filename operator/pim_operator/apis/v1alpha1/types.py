@@ -1,0 +1,130 @@
+"""Typed views of PimModel and PimInstance specs, with the defaults the CRDs declare.
+
+The API server applies the CRD defaults; repeating them here keeps the builders total over
+objects that never went through it (unit tests, older stored objects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_PORT = 8000
+DEFAULT_STORAGE_SIZE = "1Gi"
+DEFAULT_RESOURCES: dict[str, dict[str, str]] = {
+    "requests": {"cpu": "50m", "memory": "64Mi"},
+    "limits": {"memory": "256Mi"},
+}
+
+
+@dataclass(frozen=True)
+class Storage:
+    persistent: bool = False
+    size: str = DEFAULT_STORAGE_SIZE
+    storage_class: str | None = None
+    retain: bool = True
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_replicas: int = 1
+    max_replicas: int = 1
+    target_cpu: int = 80
+
+
+@dataclass(frozen=True)
+class MetricsSpec:
+    scrape_annotations: bool = True
+    service_monitor: bool = True
+    interval: str = "30s"
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    model: str
+    replicas: int | None = None
+    image: str | None = None
+    image_pull_policy: str = "IfNotPresent"
+    port: int = DEFAULT_PORT
+    service_type: str = "ClusterIP"
+    node_port: int | None = None
+    resources: Mapping[str, Any] = field(default_factory=lambda: DEFAULT_RESOURCES)
+    env: tuple[tuple[str, str], ...] = ()
+    log_level: str = "info"
+    storage: Storage = Storage()
+    autoscaling: Autoscaling | None = None
+    suspend: bool = False
+    metrics: MetricsSpec = MetricsSpec()
+    allow_destructive_migration: bool = False
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+    priority_class: str | None = None
+
+    @property
+    def desired_replicas(self) -> int:
+        """Pods the Deployment should ask for when no autoscaler owns the count."""
+        if self.suspend:
+            return 0
+        return 1 if self.replicas is None else self.replicas
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> InstanceSpec:
+        st = spec.get("storage") or {}
+        auto = spec.get("autoscaling")
+        met = spec.get("metrics") or {}
+        return cls(
+            model=str((spec.get("modelRef") or {}).get("name", "")),
+            replicas=spec.get("replicas"),
+            image=spec.get("image") or None,
+            image_pull_policy=spec.get("imagePullPolicy", "IfNotPresent"),
+            port=int(spec.get("port", DEFAULT_PORT)),
+            service_type=spec.get("serviceType", "ClusterIP"),
+            node_port=spec.get("nodePort"),
+            resources=spec.get("resources") or DEFAULT_RESOURCES,
+            env=tuple((e["name"], str(e.get("value", ""))) for e in spec.get("env") or ()),
+            log_level=spec.get("logLevel", "info"),
+            storage=Storage(
+                persistent=st.get("type") == "Persistent",
+                size=st.get("size", DEFAULT_STORAGE_SIZE),
+                storage_class=st.get("storageClassName"),
+                retain=st.get("reclaimPolicy", "Retain") == "Retain",
+            ),
+            autoscaling=None
+            if auto is None
+            else Autoscaling(
+                min_replicas=int(auto.get("minReplicas", 1)),
+                max_replicas=int(auto["maxReplicas"]),
+                target_cpu=int(auto.get("targetCPUUtilizationPercentage", 80)),
+            ),
+            suspend=bool(spec.get("suspend", False)),
+            metrics=MetricsSpec(
+                scrape_annotations=bool(met.get("scrapeAnnotations", True)),
+                service_monitor=bool(met.get("serviceMonitor", True)),
+                interval=str(met.get("interval", "30s")),
+            ),
+            allow_destructive_migration=bool(spec.get("allowDestructiveMigration", False)),
+            node_selector=dict(spec.get("nodeSelector") or {}),
+            tolerations=tuple(spec.get("tolerations") or ()),
+            priority_class=spec.get("priorityClassName") or None,
+        )
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a PimModel's text comes from: inline, or a ConfigMap key."""
+
+    format: str
+    text: str | None = None
+    config_map: str | None = None
+    key: str | None = None
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> ModelSource:
+        ref = spec.get("configMapRef") or {}
+        return cls(
+            format=spec.get("format", "yaml"),
+            text=spec.get("source"),
+            config_map=ref.get("name"),
+            key=ref.get("key"),
+        )

@@ -1,0 +1,60 @@
+"""API paths of the kinds the operator reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def base(self) -> str:
+        return f"/api/{self.api_version}" if "/" not in self.api_version else f"/apis/{self.api_version}"
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        p = self.base
+        if self.namespaced and namespace:
+            p += f"/namespaces/{namespace}"
+        p += f"/{self.plural}"
+        if name:
+            p += f"/{name}"
+        return p
+
+
+CONFIGMAP = Kind("v1", "ConfigMap", "configmaps")
+SERVICE = Kind("v1", "Service", "services")
+PVC = Kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
+POD = Kind("v1", "Pod", "pods")
+EVENT = Kind("v1", "Event", "events")
+DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
+HPA = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
+SERVICEMONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
+ENDPOINTSLICE = Kind("discovery.k8s.io/v1", "EndpointSlice", "endpointslices")
+PIMMODEL = Kind("pim.dev/v1alpha1", "PimModel", "pimmodels")
+PIMINSTANCE = Kind("pim.dev/v1alpha1", "PimInstance", "piminstances")
+
+BY_KIND: dict[tuple[str, str], Kind] = {
+    (k.api_version, k.kind): k
+    for k in (
+        CONFIGMAP,
+        SERVICE,
+        PVC,
+        POD,
+        EVENT,
+        DEPLOYMENT,
+        HPA,
+        SERVICEMONITOR,
+        ENDPOINTSLICE,
+        PIMMODEL,
+        PIMINSTANCE,
+    )
+}
+
+
+def of(obj: dict) -> Kind:
+    return BY_KIND[(obj["apiVersion"], obj["kind"])]

@@ -1,0 +1,1 @@
+"""Health and metrics of an instance's replicas, summarized into its status."""

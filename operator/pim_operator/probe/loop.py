@@ -1,0 +1,124 @@
+"""The probe timer: every interval, GET /ready and /metrics from each ready replica.
+
+Replicas are found through the pod cache (ready pods and their IPs, as the Service's
+EndpointSlices list them). Results go into the operator's memory; an instance is re-reconciled
+only when what it would report changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from pim_operator import events, metrics
+from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.cache import Key, PodStore
+from pim_operator.context import Operator
+from pim_operator.probe import summary
+
+log = logging.getLogger(__name__)
+CONCURRENCY = 32
+
+
+def ready_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def ready(p: Mapping[str, Any]) -> bool:
+        st = p.get("status") or {}
+        return bool(st.get("podIP")) and any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or ()
+        )
+
+    return [p for p in pods if ready(p) and not p["metadata"].get("deletionTimestamp")]
+
+
+async def _probe_pod(http: httpx.AsyncClient, ip: str, port: int) -> tuple[bool, str, summary.Sample | None]:
+    base = f"http://{ip}:{port}"
+    try:
+        ready = await http.get(f"{base}/ready")
+        resp = await http.get(f"{base}/metrics")
+    except httpx.HTTPError as exc:
+        return False, f"probe failed: {type(exc).__name__}: {exc}", None
+    ok = ready.status_code == 200
+    message = "ready" if ok else f"/ready answered {ready.status_code}: {ready.text[:200]}"
+    if resp.status_code != 200:
+        return ok, message, None
+    try:
+        return ok, message, summary.parse(resp.text, at=time.monotonic())
+    except ValueError as exc:
+        return ok, f"{message}; unreadable /metrics: {exc}", None
+
+
+def probeable(ip: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    """Only pod IPs inside the configured networks are probed (all, when none are configured)."""
+    if not networks:
+        return True
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in net for net in networks)
+
+
+def material(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether a probe result is worth a status write.
+
+    CPU seconds and RSS move on every scrape; writing them each time would turn a quiet fleet
+    into a steady stream of status writes. They are refreshed whenever something else changes.
+    """
+    if old is None or old.get("replicas") != new.get("replicas"):
+        return True
+    keys = ("requestsTotal", "errorsTotal", "rowsPerEntity")
+    a, b = old.get("metrics") or {}, new.get("metrics") or {}
+    return any(a.get(k) != b.get(k) for k in keys) or bool(a.get("requestRate")) != bool(b.get("requestRate"))
+
+
+async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key) -> None:
+    ns, name = key
+    inst = op.instances.get(ns, name)
+    pods_store = op.children["Pod"]
+    if inst is None or not isinstance(pods_store, PodStore):
+        return
+    spec = InstanceSpec.from_spec(inst.get("spec") or {})
+    nets = op.settings.probe_networks
+    pods = [p for p in ready_pods(pods_store.owned_by(ns, name)) if probeable(p["status"]["podIP"], nets)]
+    results = await asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], spec.port) for p in pods))
+    replicas: dict[str, list[Any]] = {}
+    samples: dict[str, summary.Sample] = {}
+    for pod, (ok, message, sample) in zip(pods, results, strict=True):
+        metrics.PROBES.labels(result="ok" if ok else "failed").inc()
+        replicas[pod["metadata"]["name"]] = [ok, message]
+        if sample is not None:
+            samples[pod["metadata"]["uid"]] = sample
+    previous = op.samples.get(key, {})
+    op.samples[key] = samples
+    old = op.probes.get(key)
+    new = {
+        "at": events.now(),
+        "replicas": replicas,
+        "metrics": summary.summarize(samples, previous) if samples else None,
+    }
+    if material(old, new):
+        op.probes[key] = new
+        op.enqueue_instance(key)
+
+
+async def run(op: Operator) -> None:
+    limit = asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(3.0)) as http:
+
+        async def one(key: Key) -> None:
+            async with limit:
+                try:
+                    await probe_instance(op, http, key)
+                except Exception:  # a probe must never stop the loop
+                    log.exception("probe failed", extra={"instance": f"{key[0]}/{key[1]}"})
+
+        while True:
+            started = time.monotonic()
+            await asyncio.gather(*(one(k) for k in op.instances.keys()))
+            await asyncio.sleep(max(0.0, op.settings.probe_interval - (time.monotonic() - started)))

@@ -1,0 +1,1 @@
+"""Reconcile a PimInstance into its ConfigMap, Deployment, Service, PVC, HPA and ServiceMonitor."""

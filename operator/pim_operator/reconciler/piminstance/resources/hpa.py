@@ -1,0 +1,35 @@
+"""The instance's HorizontalPodAutoscaler (autoscaling/v2, CPU utilization)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.reconciler.piminstance.resources import names
+
+
+def make_hpa(instance: Mapping[str, Any], spec: InstanceSpec) -> dict[str, Any]:
+    if spec.autoscaling is None:
+        raise ValueError("make_hpa needs spec.autoscaling")
+    name = instance["metadata"]["name"]
+    auto = spec.autoscaling
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": names.child_metadata(instance, names.hpa(name), spec.model),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": names.deployment(name)},
+            "minReplicas": auto.min_replicas,
+            "maxReplicas": auto.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": auto.target_cpu},
+                    },
+                }
+            ],
+        },
+    }

@@ -1,0 +1,172 @@
+"""Engine processes over their lifetime: restarts, model changes, bad input, SIGTERM."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from pathlib import Path
+
+from engine_harness import Engine, file_digest
+
+BASE = """\
+domain: library
+version: 1.0.0
+entities:
+  - name: Author
+    attributes:
+      name: {type: string, required: true}
+  - name: Book
+    attributes:
+      title: {type: string, required: true}
+      author: {type: reference, reference: Author, required: false}
+      pages: {type: integer, required: false}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def seed(engine: Engine) -> dict:
+    with engine.client() as api:
+        author = api.post("/api/v1/authors", json={"name": "Le Guin"}).json()
+        book = api.post("/api/v1/books", json={"title": "Earthsea", "author": author["id"], "pages": 200})
+        assert book.status_code == 201
+        return book.json()
+
+
+def test_data_survives_a_restart(tmp_path: Path) -> None:
+    model, db = write(tmp_path, "m.yaml", BASE), tmp_path / "lib.db"
+    first = Engine(model, db).start()
+    book = seed(first)
+    assert first.stop() == 0
+    second = Engine(model, db).start()
+    try:
+        with second.client() as api:
+            assert api.get(f"/api/v1/books/{book['id']}").json() == book
+            assert api.post("/api/v1/books", json={"title": "Next"}).json()["id"] == book["id"] + 1
+    finally:
+        assert second.stop() == 0
+
+
+def test_added_entity_and_attributes_are_migrated(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    first = Engine(write(tmp_path, "v1.yaml", BASE), db).start()
+    book = seed(first)
+    assert first.stop() == 0
+    v2 = BASE.replace("version: 1.0.0", "version: 1.1.0") + (
+        "      isbn: {type: string, required: false, unique: true}\n"
+        "      format: {type: enum, enum: [paper, ebook], default: paper}\n"
+        "  - name: Shelf\n"
+        "    attributes:\n"
+        "      label: {type: string, required: true}\n"
+    )
+    second = Engine(write(tmp_path, "v2.yaml", v2), db).start()
+    try:
+        with second.client() as api:
+            migrated = api.get(f"/api/v1/books/{book['id']}").json()
+            assert migrated == {**book, "isbn": None, "format": "paper"}
+            assert api.post("/api/v1/shelfs", json={"label": "A"}).status_code == 201
+            assert api.get("/model").json()["version"] == "1.1.0"
+    finally:
+        assert second.stop() == 0
+
+
+def test_destructive_change_is_refused_and_the_database_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    first = Engine(write(tmp_path, "v1.yaml", BASE), db).start()
+    seed(first)
+    assert first.stop() == 0
+    before = file_digest(db)
+    # drops Author (with a row), drops Book.pages, retypes Book.title, and adds a required column
+    changed = """\
+domain: library
+version: 2.0.0
+entities:
+  - name: Book
+    attributes:
+      title: {type: integer, required: true}
+      author: {type: integer, required: false}
+      isbn: {type: string, required: true}
+"""
+    result = Engine(write(tmp_path, "v2.yaml", changed), db).run()
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    for culprit in ("Author", "Book.pages", "Book.title", "Book.author", "Book.isbn"):
+        assert culprit in message
+    assert file_digest(db) == before
+
+
+def test_destructive_change_applies_with_the_flag(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    first = Engine(write(tmp_path, "v1.yaml", BASE), db).start()
+    book = seed(first)
+    assert first.stop() == 0
+    without_pages = BASE.replace("      pages: {type: integer, required: false}\n", "")
+    model = write(tmp_path, "v2.yaml", without_pages)
+    refused = Engine(model, db).run()
+    assert refused.returncode == 2
+    assert "Book.pages" in refused.stderr
+    assert "--allow-destructive-migration" in refused.stderr
+    second = Engine(model, db, env={"PIM_ALLOW_DESTRUCTIVE_MIGRATION": "true"}).start()
+    try:
+        with second.client() as api:
+            kept = api.get(f"/api/v1/books/{book['id']}").json()
+            assert kept == {k: v for k, v in book.items() if k != "pages"}
+            # the rebuilt table still enforces references
+            assert api.delete(f"/api/v1/authors/{book['author']}").status_code == 409
+    finally:
+        assert second.stop() == 0
+    with sqlite3.connect(db) as conn:
+        columns = [row[1] for row in conn.execute('PRAGMA table_info("Book")')]
+    assert "pages" not in columns
+
+
+def test_bad_model_exits_1_with_one_line(tmp_path: Path) -> None:
+    bad = "domain: x\nentities:\n  - name: A\n    attributes:\n      n: {type: nope}\n"
+    model = write(tmp_path, "bad.yaml", bad)
+    result = Engine(model, tmp_path / "x.db").run()
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "bad.yaml" in result.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    engine = Engine(write(tmp_path, "m.yaml", BASE), db).start()
+    body = b'{"name": "Slow Writer"}'
+    head = (
+        b"POST /api/v1/authors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(("127.0.0.1", engine.port), timeout=10) as sock:
+        sock.sendall(head + body[:5])  # the request is now in flight, waiting for its body
+        _wait_for_in_flight(engine)
+        assert engine.proc is not None
+        engine.proc.terminate()
+        sock.sendall(body[5:])
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 201"), reply
+    assert engine.stop() == 0
+    assert not Path(str(db) + "-wal").exists() or Path(str(db) + "-wal").stat().st_size == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute('SELECT name FROM "Author"').fetchall() == [("Slow Writer",)]
+
+
+def _wait_for_in_flight(engine: Engine) -> None:
+    """Make sure the server has read our request head before it is told to stop.
+
+    Our bytes were in the server's socket before this second connection existed; the event loop
+    handles readable sockets in order of readiness, so by the time it has accepted, read and
+    answered this request it has also started ours.
+    """
+    with engine.client() as api:
+        assert api.get("/health").status_code == 200
