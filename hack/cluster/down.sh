@@ -19,39 +19,29 @@ if [ ! -e "$DIR/$PIM_MARKER" ]; then
 fi
 if [ -x "$here/node-down.sh" ]; then "$here/node-down.sh" "$DIR" || warn "node-down.sh failed; continuing"; fi
 
-# recorded NAME...: pids of NAMEs recorded in DIR and still ours (never this script itself: the
-# watchdog execs down.sh under its own pid).
-recorded() {
-  local name pid
-  for name in "$@"; do
-    pid=$(owned_pid "$DIR" "$name") || continue
-    [ "$pid" = $$ ] || echo "$pid"
-  done
+# ours NAME...: pids of NAMEs recorded in DIR, plus unrecorded ones whose command line names DIR (a
+# crashed up.sh may have lost a pid file). Never this script itself: the watchdog execs down.sh.
+ours() {
+  local name
+  {
+    for name in "$@"; do owned_pid "$DIR" "$name" || true; done
+    stray_pids "$DIR" "$@"
+  } | sort -u | grep -vx "$$" || true
 }
 
+# Clients before servers: the API server drains its clients' requests before it exits.
 stopped=0
-stop_group() {
-  local grace=$1 pids
-  shift
-  mapfile -t pids < <(recorded "$@")
-  stopped=$((stopped + ${#pids[@]}))
-  stop_pids "$grace" "${pids[@]}"
-}
 rc=0
-stop_group 10 watchdog kwok kube-scheduler kube-controller-manager || rc=1
-stop_group 20 kube-apiserver || rc=1
-stop_group 10 etcd || rc=1
+for group in "watchdog kwok kube-scheduler kube-controller-manager" kube-apiserver etcd; do
+  # shellcheck disable=SC2086 # the group is a word list
+  mapfile -t pids < <(ours $group)
+  stopped=$((stopped + ${#pids[@]}))
+  stop_pids 20 "${pids[@]}" || rc=1
+done
 
-# Anything left that names DIR was lost from the pid files (a crashed up.sh): ours, so stop it too.
-mapfile -t strays < <(stray_pids "$DIR" "${PIM_COMPONENTS[@]}")
-if [ ${#strays[@]} -gt 0 ]; then
-  warn "stopping unrecorded processes of $DIR: ${strays[*]}"
-  stopped=$((stopped + ${#strays[@]}))
-  stop_pids 10 "${strays[@]}" || rc=1
-fi
-mapfile -t strays < <(stray_pids "$DIR" "${PIM_COMPONENTS[@]}")
-if [ ${#strays[@]} -gt 0 ]; then
-  warn "FAILED: processes of $DIR survived: $(ps -o pid=,args= -p "$(IFS=,; echo "${strays[*]}")" | cut -c1-200)"
+mapfile -t left < <(ours "${PIM_COMPONENTS[@]}")
+if [ ${#left[@]} -gt 0 ]; then
+  warn "FAILED: processes of $DIR survived: $(ps -o pid=,args= -p "$(IFS=,; echo "${left[*]}")" | cut -c1-200)"
   exit 1
 fi
 [ $rc = 0 ] || { warn "FAILED: a process of $DIR could not be stopped"; exit 1; }

@@ -67,7 +67,7 @@ stray_pids() {
   shift
   for p in /proc/[0-9]*; do
     pid=${p#/proc/}
-    comm=$(cat "$p/comm" 2>/dev/null) || continue
+    read -r comm 2>/dev/null <"$p/comm" || continue
     for name in "$@"; do
       # comm is truncated to 15 characters (kube-controller-manager -> kube-controller).
       if [ "$comm" = "${name:0:15}" ] && is_ours "$dir" "$pid"; then

@@ -102,7 +102,7 @@ class Entity:
 
     @property
     def collection(self) -> str:
-        """The REST collection name: the entity name lower-cased plus "s" (``OrderItem`` -> ``orderitems``)."""
+        """The REST collection: the name lower-cased plus "s" (``OrderItem`` -> ``orderitems``)."""
         return self.name.lower() + "s"
 
     def attribute(self, name: str) -> Attribute | None:

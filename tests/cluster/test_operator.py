@@ -475,3 +475,12 @@ SERVICEMONITOR_CRD = {
         ],
     },
 }
+
+
+def test_instances_are_selectable_by_model(cluster, books):
+    apply(cluster, pim_instance(books, "one", "books"))
+    apply(cluster, pim_instance(books, "other", "elsewhere"))
+    out = cluster.kubectl(
+        "get", "pi", "-n", books, "--field-selector", "spec.modelRef.name=books", "-o", "name"
+    )
+    assert out.stdout.split() == ["piminstance.pim.dev/one"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support.waiting import wait_for
 
 Cluster = Any  # tests/conftest.py's Cluster

@@ -1,0 +1,102 @@
+{{/* Names, labels and the operator's RBAC rules, shared by the templates. */}}
+
+{{- define "pim-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "pim-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "pim-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "pim-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pim-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "pim-operator.labels" -}}
+helm.sh/chart: {{ include "pim-operator.chart" . }}
+{{ include "pim-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: pim-operator
+{{- end }}
+
+{{- define "pim-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "pim-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create=false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "pim-operator.metricsService" -}}
+{{- printf "%s-metrics" (include "pim-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The namespaces a namespaced install watches; fails on a cluster install that names any. */}}
+{{- define "pim-operator.watchNamespaces" -}}
+{{- if eq .Values.rbac.scope "namespaced" }}
+{{- if .Values.watchNamespaces }}
+{{- join "," (uniq .Values.watchNamespaces) }}
+{{- else }}
+{{- .Release.Namespace }}
+{{- end }}
+{{- else if .Values.watchNamespaces }}
+{{- fail "watchNamespaces needs rbac.scope=namespaced (a cluster-scoped install watches every namespace)" }}
+{{- end }}
+{{- end }}
+
+{{/* kopf peering name, empty when a single replica runs standalone. */}}
+{{- define "pim-operator.peering" -}}
+{{- if gt (int .Values.replicaCount) 1 }}
+{{- default .Release.Name .Values.peering.name }}
+{{- end }}
+{{- end }}
+
+{{- define "pim-operator.engineImage" -}}
+{{- printf "%s:%s" .Values.engine.image.repository .Values.engine.image.tag }}
+{{- end }}
+
+{{/*
+What the operator does to its objects, in watched namespaces: no wildcards. Children are created by
+server-side apply (patch), so `create` is not needed for them.
+*/}}
+{{- define "pim-operator.namespacedRules" -}}
+- apiGroups: [pim.dev]
+  resources: [pimmodels, piminstances]
+  verbs: [get, list, watch]
+- apiGroups: [pim.dev]
+  resources: [pimmodels/status, piminstances/status]
+  verbs: [get, patch]
+- apiGroups: [""]
+  resources: [configmaps, services, persistentvolumeclaims]
+  verbs: [get, list, watch, patch, delete]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, patch, delete]
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [get, list, watch, patch, delete]
+- apiGroups: [monitoring.coreos.com]
+  resources: [servicemonitors]
+  verbs: [get, list, watch, patch, delete]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end }}
