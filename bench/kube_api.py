@@ -145,7 +145,12 @@ class CountTracker(threading.Thread):
 
     def _follow(self, http: httpx.Client) -> bool:
         """One watch request; False when the resourceVersion expired and a relist is needed."""
-        params = {"watch": "1", "resourceVersion": self._rv, "allowWatchBookmarks": "true", "timeoutSeconds": "60"}
+        params = {
+            "watch": "1",
+            "resourceVersion": self._rv,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": "60",
+        }
         with http.stream("GET", self.path, params=params) as resp:
             if resp.status_code == 410:
                 return False

@@ -33,19 +33,27 @@ class Metrics:
 
     def __init__(self, text: str) -> None:
         self.samples = [
-            (s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples
+            (s.name, s.labels, s.value)
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
         ]
 
     def total(self, name: str, **labels: str) -> float:
         return sum(
-            v for n, lab, v in self.samples if n == name and all(lab.get(k) == want for k, want in labels.items())
+            v
+            for n, lab, v in self.samples
+            if n == name and all(lab.get(k) == want for k, want in labels.items())
         )
 
     def requests(self) -> float:
         return self.total("pim_operator_api_requests_total")
 
     def writes(self) -> float:
-        return sum(v for n, lab, v in self.samples if n == "pim_operator_api_requests_total" and lab["verb"] in WRITE_VERBS)
+        return sum(
+            v
+            for n, lab, v in self.samples
+            if n == "pim_operator_api_requests_total" and lab["verb"] in WRITE_VERBS
+        )
 
     def requests_by(self) -> dict[str, float]:
         """``"VERB kind"`` -> count: where the requests went."""

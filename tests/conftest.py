@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support.waiting import wait_for
+
+pytest_plugins = ["support.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 HACK_CLUSTER = REPO / "hack" / "cluster"

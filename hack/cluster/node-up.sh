@@ -49,7 +49,8 @@ all_running() {
 images() {
   if [ "${PIM_NODE_BUILD:-1}" = 1 ]; then "$images_here/build.sh" all; else "$images_here/base.sh"; fi
   "$images_here/pause.sh"
-  local wanted=("$PAUSE_IMAGE" "$BASE_IMAGE") image
+  "$images_here/local-path.sh"
+  local wanted=("$PAUSE_IMAGE" "$BASE_IMAGE" "$LOCAL_PATH_IMAGE") image
   for image in "$ENGINE_IMAGE" "$OPERATOR_IMAGE"; do
     if docker image inspect "$image" >/dev/null 2>&1; then wanted+=("$image"); fi
   done
@@ -90,17 +91,17 @@ render() {
   text=$(<"$here/node/$1")
   for name in NODE_DIR SANDBOX_IMAGE CNI_BIN_DIR BRIDGE POD_CIDR POD_GATEWAY NODE_IP KUBELET_PORT \
     KUBELET_HEALTHZ_PORT CGROUP_ROOT CA_CERT PROXY_KUBECONFIG NODE_NAME PROXY_HEALTHZ_PORT \
-    PROXY_METRICS_PORT; do
+    PROXY_METRICS_PORT PV_DIR HELPER_IMAGE LOCAL_PATH_IMAGE; do
     text=${text//@$name@/${!name-}}
   done
   [[ $text != *@[A-Z_]*@* ]] || { warn "unrendered placeholder in $1"; return 1; }
   printf '%s\n' "$text" >"$2"
 }
 
-mkdir -p "$NODE_DIR"/{cni/net.d,cni/ipam,kubelet,pod-logs,volume-plugins,runc} "$DIR/logs" "$DIR/pids"
+mkdir -p "$NODE_DIR"/{cni/net.d,cni/ipam,kubelet,pod-logs,volume-plugins,runc,pv} "$DIR/logs" "$DIR/pids"
 read -r KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT < <(free_ports 4)
 BRIDGE=$NODE_BRIDGE CGROUP_ROOT=$NODE_CGROUP
-SANDBOX_IMAGE=$(ref "$PAUSE_IMAGE")
+SANDBOX_IMAGE=$(ref "$PAUSE_IMAGE") HELPER_IMAGE=$BASE_IMAGE PV_DIR=$NODE_DIR/pv
 deadline=$(awk -v s="$start" -v t="$TIMEOUT" 'BEGIN { printf "%.3f", s + t }')
 
 # ---- network: the pods' bridge, forwarding, and a way through docker's FORWARD DROP ----
@@ -145,13 +146,16 @@ wait_for "$DIR" kube-proxy "$deadline" "kube-proxy /healthz" \
   curl -sf --max-time 2 "http://127.0.0.1:$PROXY_HEALTHZ_PORT/healthz"
 step "kube-proxy healthy"
 
-# ---- storage ----
-"${kubectl[@]}" apply -f "$here/node/storage.yaml" >/dev/null
-step "storage applied"
+# ---- storage: local-path-provisioner behind the default StorageClass ----
+render storage.yaml "$NODE_DIR/storage.yaml"
+"${kubectl[@]}" apply -f "$NODE_DIR/storage.yaml" >/dev/null
+"${kubectl[@]}" -n local-path-storage rollout status deployment/local-path-provisioner \
+  --timeout="$TIMEOUT"s >/dev/null
+step "storage provisioner running"
 
 {
   for v in NODE_NAME NODE_IP NODE_BRIDGE POD_CIDR POD_GATEWAY KUBELET_PORT PROXY_HEALTHZ_PORT \
-    PROXY_METRICS_PORT; do printf '%s=%q\n' "$v" "${!v}"; done
+    PROXY_METRICS_PORT PV_DIR HELPER_IMAGE LOCAL_PATH_IMAGE; do printf '%s=%q\n' "$v" "${!v}"; done
   printf 'NODE_CONTAINERD_SOCK=%q\n' "$NODE_DIR/containerd.sock"
 } >"$NODE_DIR/node.env"
 say "node $NODE_NAME Ready in $(elapsed "$start")s (containerd $NODE_DIR/containerd.sock)"

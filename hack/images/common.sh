@@ -33,3 +33,7 @@ ref() {
   elif [[ $first == *.* || $first == *:* || $first == localhost ]]; then echo "$1"
   else echo "docker.io/$1"; fi
 }
+
+# The StorageClass's dynamic provisioner, built from the Go module proxy.
+LOCAL_PATH_VERSION=${LOCAL_PATH_VERSION:-0.0.30}
+LOCAL_PATH_IMAGE=${LOCAL_PATH_IMAGE:-localbase/local-path-provisioner:v$LOCAL_PATH_VERSION}

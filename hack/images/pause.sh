@@ -32,5 +32,6 @@ USER 65535:65535
 ENTRYPOINT ["/pause"]
 LABEL $INPUT_LABEL=$key
 DOCKERFILE
-docker build -q -t "$PAUSE_IMAGE" "$ctx" >/dev/null
+DOCKER_BUILDKIT=0 docker build -q -t "$PAUSE_IMAGE" "$ctx" >/dev/null 2>&1 \
+  || die "docker build of $PAUSE_IMAGE failed"
 log "built $PAUSE_IMAGE ($key, pause v$tag)"

@@ -48,7 +48,8 @@ print(json.dumps({"user": user, "own": own}))
 
 def _probe_pod(namespace: str, token: str) -> dict[str, Any]:
     """A restricted, read-only pod that serves ``token`` at /token over plain HTTP."""
-    serve = f"mkdir -p /tmp/www && printf %s {token} > /tmp/www/token && exec python3 -m http.server {PORT}"
+    www = "/tmp/www"
+    serve = f"mkdir {www} && printf %s {token} >{www}/token && exec python3 -m http.server -d {www} {PORT}"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -61,7 +62,6 @@ def _probe_pod(namespace: str, token: str) -> dict[str, Any]:
                     "image": IMAGE,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["/bin/sh", "-c", serve],
-                    "workingDir": "/tmp/www",
                     "ports": [{"containerPort": PORT}],
                     "readinessProbe": {"httpGet": {"path": "/token", "port": PORT}, "periodSeconds": 1},
                     "securityContext": {

@@ -1,7 +1,10 @@
-"""Fixtures for the operator's tests on a real API server: the CRDs, a running operator, helpers."""
+"""Fixtures shared by the cluster and e2e suites: the CRDs, a kwok node, a running operator.
+
+Loaded as a pytest plugin from tests/conftest.py (``pytest_plugins``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from support.operator_proc import OperatorProcess
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "deploy" / "crds"
 Cluster = Any  # tests/conftest.py's Cluster
+PROBE_NETWORKS = os.environ.get("PIM_TEST_POD_NETWORKS", "10.244.0.0/16")
 
 
 @pytest.fixture(scope="session")
@@ -36,8 +40,11 @@ def operator(
     proc = OperatorProcess(
         crds.kubeconfig,
         tmp_path_factory.mktemp("operator"),
+        # Probe real pods only: kwok's fake pod IPs (10.245.0.0/16) must never be contacted.
         "--probe-interval",
-        "0",  # kwok pods have no real IPs: nothing to probe here
+        "2",
+        "--probe-networks",
+        PROBE_NETWORKS,
         "--resync-interval",
         "3",
         "--discovery-interval",

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Copy the CRDs (deploy/crds, their one source of truth) into the Helm chart's crds/ directory,
+# which Helm installs before the templates. tests/unit/test_chart_static.py checks they match.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+src=$repo/deploy/crds
+dst=$repo/deploy/helm/pim-operator/crds
+mkdir -p "$dst"
+# Drop copies whose source is gone, then copy every source byte for byte.
+for f in "$dst"/*.yaml; do
+  [ -e "$f" ] || continue
+  [ -e "$src/$(basename "$f")" ] || rm -f "$f"
+done
+cp "$src"/*.yaml "$dst"/
+echo "synced $(find "$dst" -name '*.yaml' | wc -l) CRD files into ${dst#"$repo"/}"

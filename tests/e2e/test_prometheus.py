@@ -1,0 +1,174 @@
+"""A real Prometheus (Debian's) finds the engine pods and the operator through
+``kubernetes_sd_configs`` and scrapes them: the series are there and ``up`` is 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from support.operator_proc import free_port
+from support.pim import apply, pim_model, wait_condition
+from support.waiting import wait_for
+
+pytestmark = pytest.mark.e2e
+
+MODEL = """
+domain: notes
+entities:
+  - name: Note
+    attributes:
+      text: string
+"""
+
+
+def prometheus_binary() -> str:
+    found = shutil.which("prometheus")
+    if not found:
+        pytest.fail(
+            "prometheus is not installed (Debian package prometheus; hack/ci/system-deps.sh installs it)"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def scraped(cluster, operator, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    ns = cluster.namespace("e2e-prom")
+    apply(cluster, pim_model(ns, "notes", MODEL))
+    apply(
+        cluster,
+        {
+            "apiVersion": "pim.dev/v1alpha1",
+            "kind": "PimInstance",
+            "metadata": {"name": "notes", "namespace": ns},
+            "spec": {"modelRef": {"name": "notes"}},
+        },
+    )
+    wait_condition(cluster, "pi", ns, "notes", "Ready", "True", timeout=180)
+    # The operator runs beside the cluster in this suite: a selector-less Service with an
+    # EndpointSlice to the host address the cluster advertises makes it discoverable like a pod.
+    host = cluster.env.get("ADVERTISE_IP")
+    if not host:
+        pytest.fail("the local cluster has no ADVERTISE_IP (PIM_CLUSTER_NODE=1 sets it)")
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Service",
+                        "metadata": {"name": "pim-operator-metrics", "namespace": ns},
+                        "spec": {"ports": [{"name": "metrics", "port": operator.metrics_port}]},
+                    },
+                    {
+                        "apiVersion": "discovery.k8s.io/v1",
+                        "kind": "EndpointSlice",
+                        "metadata": {
+                            "name": "pim-operator-metrics",
+                            "namespace": ns,
+                            "labels": {"kubernetes.io/service-name": "pim-operator-metrics"},
+                        },
+                        "addressType": "IPv4",
+                        "ports": [{"name": "metrics", "port": operator.metrics_port}],
+                        "endpoints": [{"addresses": [host]}],
+                    },
+                ],
+            }
+        ),
+    )
+    work = tmp_path_factory.mktemp("prometheus")
+    sd = {"kubeconfig_file": str(cluster.kubeconfig), "namespaces": {"names": [ns]}}
+    config = {
+        "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
+        "scrape_configs": [
+            {
+                "job_name": "pim-pods",
+                "kubernetes_sd_configs": [{"role": "pod", **sd}],
+                "relabel_configs": [
+                    {
+                        "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+                        "action": "keep",
+                        "regex": "true",
+                    },
+                    {
+                        "source_labels": [
+                            "__address__",
+                            "__meta_kubernetes_pod_annotation_prometheus_io_port",
+                        ],
+                        "action": "replace",
+                        "regex": r"([^:]+)(?::\d+)?;(\d+)",
+                        "replacement": "$1:$2",
+                        "target_label": "__address__",
+                    },
+                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+                ],
+            },
+            {
+                "job_name": "pim-operator",
+                "kubernetes_sd_configs": [{"role": "endpointslice", **sd}],
+                "relabel_configs": [
+                    {
+                        "source_labels": ["__meta_kubernetes_service_name"],
+                        "action": "keep",
+                        "regex": "pim-operator-metrics",
+                    },
+                ],
+            },
+        ],
+    }
+    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    log = (work / "prometheus.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            prometheus_binary(),
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", ns
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+        if os.environ.get("PIM_KEEP_LOGS"):
+            print(Path(log.name).read_text())
+
+
+def query(base: str, expr: str) -> list[dict]:
+    r = httpx.get(f"{base}/api/v1/query", params={"query": expr}, timeout=5)
+    r.raise_for_status()
+    return r.json()["data"]["result"]
+
+
+def test_engine_pods_are_scraped(scraped):
+    base, _ = scraped
+    up = wait_for(lambda: query(base, 'up{job="pim-pods"} == 1'), 90, "the engine pod to be up in Prometheus")
+    assert up[0]["metric"]["pod"].startswith("notes-")
+    series = wait_for(lambda: query(base, 'pim_model_info{job="pim-pods"}'), 30, "pim_model_info")
+    assert series[0]["metric"]["domain"] == "notes"
+    assert wait_for(lambda: query(base, 'pim_http_requests_total{job="pim-pods"}'), 30, "request counters")
+
+
+def test_operator_is_scraped(scraped):
+    base, _ = scraped
+    wait_for(lambda: query(base, 'up{job="pim-operator"} == 1'), 90, "the operator to be up in Prometheus")
+    assert wait_for(lambda: query(base, "pim_operator_reconcile_total"), 30, "operator reconcile counters")
+    assert query(base, 'pim_operator_instances{ready="True"} >= 1')

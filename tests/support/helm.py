@@ -1,0 +1,88 @@
+"""helm (v4, through hack/helm.sh) against a test cluster, with its state kept out of the home directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+HELM = REPO / "hack" / "helm.sh"
+CHART = REPO / "deploy" / "helm" / "pim-operator"
+
+# Every object the chart makes carries this label with the release name.
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+RELEASE_NAMESPACED_KINDS = (
+    "deployments.apps",
+    "replicasets.apps",
+    "pods",
+    "services",
+    "serviceaccounts",
+    "configmaps",
+    "roles.rbac.authorization.k8s.io",
+    "rolebindings.rbac.authorization.k8s.io",
+    "kopfpeerings.kopf.dev",
+)
+RELEASE_CLUSTER_KINDS = (
+    "clusterroles.rbac.authorization.k8s.io",
+    "clusterrolebindings.rbac.authorization.k8s.io",
+    "clusterkopfpeerings.kopf.dev",
+)
+
+
+class HelmError(AssertionError):
+    def __init__(self, args: tuple[str, ...], proc: subprocess.CompletedProcess[str]) -> None:
+        self.proc = proc
+        said = proc.stderr.strip() or proc.stdout.strip()
+        super().__init__(f"helm {shlex.join(args)} exited {proc.returncode}:\n{said}")
+
+
+class Helm:
+    """Runs helm with ``kubeconfig``; caches and repository config live under ``home``."""
+
+    def __init__(self, kubeconfig: Path, home: Path) -> None:
+        self.kubeconfig = kubeconfig
+        self.env = {
+            "HELM_CACHE_HOME": str(home / "cache"),
+            "HELM_CONFIG_HOME": str(home / "config"),
+            "HELM_DATA_HOME": str(home / "data"),
+        }
+
+    def __call__(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **self.env}
+        proc = subprocess.run(
+            [str(HELM), f"--kubeconfig={self.kubeconfig}", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise HelmError(args, proc)
+        return proc
+
+
+def set_args(values: dict[str, Any]) -> list[str]:
+    """``--set-json`` arguments for ``values`` (dotted keys, JSON-encodable values)."""
+    return [a for key, value in values.items() for a in ("--set-json", f"{key}={json.dumps(value)}")]
+
+
+def leftovers(cluster: Any, release: str, namespaces: list[str]) -> list[str]:
+    """``kind/name`` of every object labelled with ``release`` that is still there."""
+    selector = f"{INSTANCE_LABEL}={release}"
+    found: list[str] = []
+    for ns in namespaces:
+        for kind in RELEASE_NAMESPACED_KINDS:
+            items = cluster.get(kind, "-n", ns, "-l", selector)["items"]
+            found += [f"{ns}/{kind}/{i['metadata']['name']}" for i in items]
+        helm_records = cluster.get("secrets", "-n", ns, "-l", f"owner=helm,name={release}")["items"]
+        found += [f"{ns}/secret/{i['metadata']['name']}" for i in helm_records]
+    for kind in RELEASE_CLUSTER_KINDS:
+        found += [f"{kind}/{i['metadata']['name']}" for i in cluster.get(kind, "-l", selector)["items"]]
+    return found

@@ -1,0 +1,270 @@
+"""The Helm chart, checked without a cluster: its CRDs are deploy/crds' bytes, it lints clean, and
+every rendering (both RBAC scopes, one and two replicas) grants the operator exactly the verbs it
+uses, with no wildcard, and runs only restricted-PodSecurity pods.
+
+helm is a real binary fetched by hack/helm.sh (cached); when it cannot be had, these tests fail
+with the script's reason rather than skip.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pim_operator.context import CHILD_KINDS
+from pim_operator.kube import resources
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "deploy" / "helm" / "pim-operator"
+CRDS = REPO / "deploy" / "crds"
+HELM = REPO / "hack" / "helm.sh"
+RELEASE = "pimtest"
+NAMESPACE = "pim-system"
+WATCHED = ("team-a", "team-b")
+RBAC_KINDS = {"Role", "ClusterRole"}
+
+
+def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([str(HELM), *args], capture_output=True, text=True, timeout=300, check=False)
+    if check and proc.returncode != 0:
+        pytest.fail(f"hack/helm.sh {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}", pytrace=False)
+    return proc
+
+
+def render(*sets: str) -> list[dict[str, Any]]:
+    args = [a for s in sets for a in ("--set", s)]
+    out = helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, *args).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+SCENARIOS = {
+    "cluster-1": ("rbac.scope=cluster", "replicaCount=1"),
+    "cluster-2": ("rbac.scope=cluster", "replicaCount=2"),
+    "namespaced-1": ("rbac.scope=namespaced", "replicaCount=1", f"watchNamespaces={{{','.join(WATCHED)}}}"),
+    "namespaced-2": ("rbac.scope=namespaced", "replicaCount=2", f"watchNamespaces={{{','.join(WATCHED)}}}"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SCENARIOS))
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
+    return request.param, render(*SCENARIOS[request.param])
+
+
+def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from strings(k)
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def operator_env(docs: list[dict[str, Any]]) -> dict[str, str]:
+    (deployment,) = of_kind(docs, "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", "") for e in container["env"]}
+
+
+def granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {
+        (group, res, verb)
+        for r in rules
+        for group in r["apiGroups"]
+        for res in r["resources"]
+        for verb in r["verbs"]
+    }
+
+
+def group_of(kind: resources.Kind) -> str:
+    return kind.api_version.rpartition("/")[0]
+
+
+def test_chart_crds_are_the_deploy_crds() -> None:
+    sources = {p.name: p.read_bytes() for p in CRDS.glob("*.yaml")}
+    copies = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
+    assert sources, f"no CRDs in {CRDS}"
+    stale = sorted(n for n in sources.keys() | copies.keys() if sources.get(n) != copies.get(n))
+    assert not stale, f"chart CRDs differ from deploy/crds ({', '.join(stale)}): run hack/sync-crds.sh"
+
+
+def test_lint_strict_is_clean() -> None:
+    for sets in SCENARIOS.values():
+        args = [a for s in sets for a in ("--set", s)]
+        out = helm("lint", "--strict", str(CHART), *args).stdout
+        problems = [line for line in out.splitlines() if "[WARNING]" in line or "[ERROR]" in line]
+        assert not problems, out
+
+
+def test_values_schema_rejects_a_typo() -> None:
+    proc = helm("template", RELEASE, str(CHART), "--set", "rbac.scpoe=namespaced", check=False)
+    assert proc.returncode != 0
+    assert "scpoe" in proc.stderr
+
+
+def test_cluster_scope_refuses_watch_namespaces() -> None:
+    proc = helm("template", RELEASE, str(CHART), "--set", "watchNamespaces={a}", check=False)
+    assert proc.returncode != 0
+    assert "watchNamespaces needs rbac.scope=namespaced" in proc.stderr
+
+
+def test_rbac_has_no_wildcard(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    _, docs = rendered
+    roles = [d for d in docs if d["kind"] in RBAC_KINDS | {"RoleBinding", "ClusterRoleBinding"}]
+    assert roles
+    for role in roles:
+        wild = [s for s in strings(role.get("rules", [])) if "*" in s]
+        assert not wild, f"{role['kind']} {role['metadata']['name']} has wildcards: {wild}"
+
+
+def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    scenario, docs = rendered
+    if scenario.startswith("cluster"):
+        scopes = {None: [r for d in of_kind(docs, "ClusterRole") for r in d["rules"]]}
+        assert not of_kind(docs, "Role")
+    else:
+        scopes = {d["metadata"]["namespace"]: d["rules"] for d in of_kind(docs, "Role")}
+        assert set(scopes) == set(WATCHED)
+        # The small cluster-level role (kopf's scanning) grants nothing on the operator's objects.
+        cluster_level = granted([r for d in of_kind(docs, "ClusterRole") for r in d["rules"]])
+        assert {g for g, _, _ in cluster_level} <= {"apiextensions.k8s.io", "", "kopf.dev"}
+        assert not {res for _, res, _ in cluster_level} - {"customresourcedefinitions", "namespaces"}
+    needed = {
+        (group_of(k), k.plural, v) for k in CHILD_KINDS for v in ("get", "list", "watch", "patch", "delete")
+    }
+    needed |= {(group_of(resources.POD), "pods", v) for v in ("get", "list", "watch")}
+    needed |= {(group_of(resources.EVENT), "events", "create")}
+    for k in (resources.PIMMODEL, resources.PIMINSTANCE):
+        needed |= {(group_of(k), k.plural, v) for v in ("get", "list", "watch")}
+        needed.add((group_of(k), f"{k.plural}/status", "patch"))
+    if scenario.endswith("-2"):
+        peerings = "clusterkopfpeerings" if scenario.startswith("cluster") else "kopfpeerings"
+        needed |= {("kopf.dev", peerings, v) for v in ("get", "list", "watch", "patch")}
+    for ns, rules in scopes.items():
+        missing = needed - granted(rules)
+        assert not missing, f"rules for {ns or 'the cluster'} lack {sorted(missing)}"
+    bindings = of_kind(docs, "RoleBinding") + of_kind(docs, "ClusterRoleBinding")
+    (sa,) = of_kind(docs, "ServiceAccount")
+    for binding in bindings:
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": NAMESPACE}
+        ]
+
+
+def test_every_pod_is_restricted(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    _, docs = rendered
+    pods = [d["spec"]["template"]["spec"] for d in of_kind(docs, "Deployment")] + [
+        d["spec"] for d in of_kind(docs, "Pod")
+    ]
+    assert len(pods) == 2, "the operator Deployment and the helm test pod"
+    for pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+        for c in pod["containers"] + pod.get("initContainers", []):
+            sc = c["securityContext"]
+            assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 65532, c["name"]
+            assert sc["readOnlyRootFilesystem"] is True, c["name"]
+            assert sc["allowPrivilegeEscalation"] is False, c["name"]
+            assert sc["capabilities"] == {"drop": ["ALL"]}, c["name"]
+            assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, c["name"]
+        for volume in pod.get("volumes", []):
+            assert set(volume) - {"name"} <= {"emptyDir", "configMap", "secret", "projected"}, volume
+
+
+def test_replicas_decide_strategy_and_peering(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    scenario, docs = rendered
+    (deployment,) = of_kind(docs, "Deployment")
+    env = operator_env(docs)
+    peerings = of_kind(docs, "KopfPeering") + of_kind(docs, "ClusterKopfPeering")
+    if scenario.endswith("-1"):
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        assert env["PIM_PEERING"] == ""
+        assert not peerings
+    else:
+        assert deployment["spec"]["replicas"] == 2
+        assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+        assert env["PIM_PEERING"] == RELEASE
+        assert {p["metadata"]["name"] for p in peerings} == {RELEASE}
+        if scenario.startswith("cluster"):
+            assert [p["kind"] for p in peerings] == ["ClusterKopfPeering"]
+        else:
+            assert sorted(p["metadata"]["namespace"] for p in peerings) == sorted(WATCHED)
+
+
+def test_operator_env_follows_values(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    scenario, docs = rendered
+    env = operator_env(docs)
+    assert env["PIM_OPERATOR_NAMESPACES"] == ("" if scenario.startswith("cluster") else ",".join(WATCHED))
+    assert env["PIM_ENGINE_IMAGE"] == "pim.dev/pim-engine:dev"
+    (deployment,) = of_kind(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "pim.dev/pim-operator:dev"
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"metrics": int(env["PIM_METRICS_PORT"]), "health": int(env["PIM_HEALTH_PORT"])}
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+
+
+def test_metrics_service_and_test_pod_agree() -> None:
+    docs = render()
+    (service,) = of_kind(docs, "Service")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    (test_pod,) = of_kind(docs, "Pod")
+    assert test_pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    env_prefix = service["metadata"]["name"].upper().replace("-", "_")
+    assert f'os.environ["{env_prefix}_SERVICE_HOST"]' in test_pod["spec"]["containers"][0]["command"][-1]
+    # The test pod must not become an endpoint of the Service it checks.
+    selector = service["spec"]["selector"].items()
+    assert not selector <= test_pod["metadata"]["labels"].items()
+    assert not of_kind(docs, "ServiceMonitor")
+
+
+def test_service_monitor_and_placement_values() -> None:
+    docs = render(
+        "metrics.serviceMonitor.enabled=true",
+        "nodeSelector.type=kwok",
+        "tolerations[0].key=kwok.x-k8s.io/node,tolerations[0].operator=Exists",
+        "logLevel=DEBUG",
+        "probeInterval=0",
+        "probeNetworks=10.244.0.0/24",
+        "resyncInterval=30",
+    )
+    (monitor,) = of_kind(docs, "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    for pod in [of_kind(docs, "Deployment")[0]["spec"]["template"]["spec"], of_kind(docs, "Pod")[0]["spec"]]:
+        assert pod["nodeSelector"] == {"type": "kwok"}
+        assert pod["tolerations"] == [{"key": "kwok.x-k8s.io/node", "operator": "Exists"}]
+    env = operator_env(docs)
+    assert (env["PIM_LOG_LEVEL"], env["PIM_PROBE_INTERVAL"], env["PIM_RESYNC_INTERVAL"]) == (
+        "DEBUG",
+        "0",
+        "30",
+    )
+    assert env["PIM_PROBE_NETWORKS"] == "10.244.0.0/24"
+
+
+def test_kind_config_has_a_worker_with_node_ports() -> None:
+    config = yaml.safe_load((REPO / "kind-config.yaml").read_text())
+    roles = [n["role"] for n in config["nodes"]]
+    assert roles == ["control-plane", "worker"]
+    mappings = config["nodes"][1]["extraPortMappings"]
+    assert mappings and all(30000 <= m["containerPort"] <= 32767 for m in mappings)
+    assert all(m["hostPort"] == m["containerPort"] and m["listenAddress"] == "127.0.0.1" for m in mappings)
