@@ -9,7 +9,8 @@
 # Writes DIR/cluster.env (ports, URLs, PKI paths) and DIR/{kubeconfig,node.kubeconfig,proxy.kubeconfig}.
 # Environment:
 #   PIM_CLUSTER_ADVERTISE_IP  also serve on this address (bind 0.0.0.0) so pods can reach the API.
-#   PIM_CLUSTER_NODE=1        run ./node-up.sh DIR afterwards (a real kubelet node).
+#   PIM_CLUSTER_NODE=1        run ./node-up.sh DIR afterwards (a real kubelet node); without an
+#                             advertise IP, node-prep.sh provides one first.
 #   PIM_CLUSTER_OWNER_PID     tear the cluster down (down.sh) when this process exits.
 #   PIM_CLUSTER_TIMEOUT       seconds to wait for readiness (default 90).
 set -euo pipefail
@@ -21,6 +22,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 DIR=$(resolve_dir "${1:-}")
 mkdir -p "$DIR"
+# A real node needs the apiserver on an address its pods can reach: node-prep.sh provides it.
+if [ "${PIM_CLUSTER_NODE:-0}" = 1 ] && [ -z "${PIM_CLUSTER_ADVERTISE_IP:-}" ]; then
+  eval "$("$here/node-prep.sh")"
+fi
 ADVERTISE_IP=${PIM_CLUSTER_ADVERTISE_IP:-}
 TIMEOUT=${PIM_CLUSTER_TIMEOUT:-90}
 SERVICE_CIDR=10.0.0.0/24

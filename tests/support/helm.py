@@ -51,9 +51,7 @@ class Helm:
             "HELM_DATA_HOME": str(home / "data"),
         }
 
-    def __call__(
-        self, *args: str, check: bool = True, timeout: float = 300
-    ) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, **self.env}
         proc = subprocess.run(
             [str(HELM), f"--kubeconfig={self.kubeconfig}", *args],

@@ -81,11 +81,7 @@ def operator_env(docs: list[dict[str, Any]]) -> dict[str, str]:
 
 def granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     return {
-        (group, res, verb)
-        for r in rules
-        for group in r["apiGroups"]
-        for res in r["resources"]
-        for verb in r["verbs"]
+        (group, res, verb) for r in rules for group in r["apiGroups"] for res in r["resources"] for verb in r["verbs"]
     }
 
 
@@ -142,9 +138,7 @@ def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, 
         cluster_level = granted([r for d in of_kind(docs, "ClusterRole") for r in d["rules"]])
         assert {g for g, _, _ in cluster_level} <= {"apiextensions.k8s.io", "", "kopf.dev"}
         assert not {res for _, res, _ in cluster_level} - {"customresourcedefinitions", "namespaces"}
-    needed = {
-        (group_of(k), k.plural, v) for k in CHILD_KINDS for v in ("get", "list", "watch", "patch", "delete")
-    }
+    needed = {(group_of(k), k.plural, v) for k in CHILD_KINDS for v in ("get", "list", "watch", "patch", "delete")}
     needed |= {(group_of(resources.POD), "pods", v) for v in ("get", "list", "watch")}
     needed |= {(group_of(resources.EVENT), "events", "create")}
     for k in (resources.PIMMODEL, resources.PIMINSTANCE):
@@ -173,10 +167,12 @@ def test_every_pod_is_restricted(rendered: tuple[str, list[dict[str, Any]]]) -> 
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+        for host_namespace in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not pod.get(host_namespace), host_namespace
         for c in pod["containers"] + pod.get("initContainers", []):
             sc = c["securityContext"]
-            assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 65532, c["name"]
+            assert sc["runAsNonRoot"] is True, c["name"]
+            assert sc["runAsUser"] == 65532, c["name"]
             assert sc["readOnlyRootFilesystem"] is True, c["name"]
             assert sc["allowPrivilegeEscalation"] is False, c["name"]
             assert sc["capabilities"] == {"drop": ["ALL"]}, c["name"]
@@ -224,9 +220,7 @@ def test_operator_env_follows_values(rendered: tuple[str, list[dict[str, Any]]])
 def test_metrics_service_and_test_pod_agree() -> None:
     docs = render()
     (service,) = of_kind(docs, "Service")
-    assert service["spec"]["ports"] == [
-        {"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}
-    ]
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}]
     (test_pod,) = of_kind(docs, "Pod")
     assert test_pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     env_prefix = service["metadata"]["name"].upper().replace("-", "_")
@@ -266,5 +260,6 @@ def test_kind_config_has_a_worker_with_node_ports() -> None:
     roles = [n["role"] for n in config["nodes"]]
     assert roles == ["control-plane", "worker"]
     mappings = config["nodes"][1]["extraPortMappings"]
-    assert mappings and all(30000 <= m["containerPort"] <= 32767 for m in mappings)
+    assert mappings
+    assert all(30000 <= m["containerPort"] <= 32767 for m in mappings)
     assert all(m["hostPort"] == m["containerPort"] and m["listenAddress"] == "127.0.0.1" for m in mappings)
