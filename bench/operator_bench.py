@@ -61,6 +61,7 @@ KUBECTL = os.environ.get("KUBECTL", "kubectl")
 MODEL_NAME = "items"
 FAKE_TOLERATION = {"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}
 PODS_PER_NODE = 250
+EXTRA_SERVICE_NET = "10.96.0.0"  # extra ClusterIPs (see Bench.add_service_cidr); never routed
 BEGIN, END = "<!-- operator-bench:begin -->", "<!-- operator-bench:end -->"
 
 
@@ -155,9 +156,7 @@ class Bench:
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         if proc.returncode != 0:
-            raise RuntimeError(
-                f"{shlex.join(cmd[1:])} exited {proc.returncode}: {proc.stderr.strip()[-800:]}"
-            )
+            raise RuntimeError(f"{shlex.join(cmd[1:])} exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
         return proc.stdout
 
     def apply_parallel(self, objs: list[dict[str, Any]], tag: str, extra: list[str], timeout: float) -> float:
@@ -202,9 +201,7 @@ class Bench:
         return time.monotonic() - t0
 
     def namespace(self, name: str) -> None:
-        self.api.create(
-            "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-        )
+        self.api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         # Pods are rejected until the namespace's default ServiceAccount exists.
         wait_until(
             lambda: self.api.exists(f"/api/v1/namespaces/{name}/serviceaccounts/default"),
@@ -230,6 +227,27 @@ class Bench:
             "services": self.api.count(f"/api/v1/namespaces/{ns}/services"),
         }
 
+    def add_service_cidr(self, services: int) -> None:
+        """up.sh's Service range is a /24; N=1000 needs more ClusterIPs. A second ServiceCIDR
+        (networking.k8s.io/v1, GA since 1.33) adds them. They are only numbers in etcd: nothing
+        here routes or contacts them."""
+        bits = max(8, math.ceil(math.log2(services + 16)))
+        self.api.create(
+            "/apis/networking.k8s.io/v1/servicecidrs",
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "ServiceCIDR",
+                "metadata": {"name": "bench"},
+                "spec": {"cidrs": [f"{EXTRA_SERVICE_NET}/{32 - bits}"]},
+            },
+        )
+
+        def ready() -> bool:
+            conditions = self.api.get("/apis/networking.k8s.io/v1/servicecidrs/bench").get("status", {})
+            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions.get("conditions", ()))
+
+        wait_until(ready, time.monotonic() + 60, "the extra ServiceCIDR to be Ready")
+
     def create_nodes(self, count: int) -> None:
         resources = {"cpu": "256", "memory": "1Ti", "pods": str(PODS_PER_NODE)}
         names = [f"bench-kwok-{k}" for k in range(count)]
@@ -249,9 +267,7 @@ class Bench:
                             "kubernetes.io/arch": "amd64",
                         },
                     },
-                    "spec": {
-                        "taints": [{"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}]
-                    },
+                    "spec": {"taints": [{"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}]},
                     "status": {"allocatable": resources, "capacity": resources},
                 },
             )
@@ -261,9 +277,7 @@ class Bench:
             ready = [
                 n
                 for n in nodes
-                if any(
-                    c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", ())
-                )
+                if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", ()))
             ]
             return len(ready) >= count
 
@@ -307,13 +321,9 @@ def run_baseline(b: Bench, n: int, result: Result) -> None:
     tracker.start()
     deadline = time.monotonic() + 120 + 0.6 * n
     t0 = time.monotonic()
-    result.baseline_apply_s = b.apply_parallel(
-        objs, f"base-{n}", ["--field-manager=bench"], timeout=deadline - t0
-    )
+    result.baseline_apply_s = b.apply_parallel(objs, f"base-{n}", ["--field-manager=bench"], timeout=deadline - t0)
     result.baseline_s = tracker.wait(deadline) - t0
-    say(
-        f"baseline N={n}: applied in {result.baseline_apply_s:.1f}s, all ready after {result.baseline_s:.1f}s"
-    )
+    say(f"baseline N={n}: applied in {result.baseline_apply_s:.1f}s, all ready after {result.baseline_s:.1f}s")
     got = b.counts(ns)
     if got != {"configmaps": n, "deployments": n, "services": n}:
         raise RuntimeError(f"baseline N={n}: children counted {got}")
@@ -357,9 +367,7 @@ def run_operator(b: Bench, n: int, result: Result) -> None:
         result.idle_rss_mb = op.memory()[0] / 1e6
         m0, cpu0 = op.metrics(), op.cpu_seconds()
         objs = [model(ns), *(instance(ns, i) for i in range(n))]
-        tracker = CountTracker(
-            b.api, f"/apis/pim.dev/v1alpha1/namespaces/{ns}/piminstances", instance_ready, n
-        )
+        tracker = CountTracker(b.api, f"/apis/pim.dev/v1alpha1/namespaces/{ns}/piminstances", instance_ready, n)
         tracker.start()
         deadline = time.monotonic() + 180 + 0.9 * n
         t0 = time.monotonic()
@@ -375,8 +383,8 @@ def run_operator(b: Bench, n: int, result: Result) -> None:
         result.requests_by = delta(m1.requests_by(), m0.requests_by())
         result.children = b.counts(ns)
         say(
-            f"operator N={n}: applied in {result.operator_apply_s:.1f}s, all Ready after {result.operator_s:.1f}s; "
-            f"children {result.children}"
+            f"operator N={n}: applied in {result.operator_apply_s:.1f}s, "
+            f"all Ready after {result.operator_s:.1f}s; children {result.children}"
         )
         if result.children != {"configmaps": n, "deployments": n, "services": n}:
             raise RuntimeError(f"operator N={n}: children counted {result.children}")
@@ -398,9 +406,7 @@ def run_operator(b: Bench, n: int, result: Result) -> None:
             window_deadline,
             "two full resyncs",
         )
-        wait_until(
-            lambda: op.metrics().total("pim_operator_queue_depth") == 0, window_deadline, "the queue to drain"
-        )
+        wait_until(lambda: op.metrics().total("pim_operator_queue_depth") == 0, window_deadline, "the queue to drain")
         m3 = op.metrics()
         result.resync_window_s = time.monotonic() - t2
         result.resync_cpu_s = op.cpu_seconds() - cpu2
@@ -410,8 +416,8 @@ def run_operator(b: Bench, n: int, result: Result) -> None:
         result.resync_requests_by = delta(m3.requests_by(), m2.requests_by())
         result.peak_rss_mb, result.peak_hwm_mb = op.peak_rss / 1e6, op.peak_hwm / 1e6
         say(
-            f"operator N={n}: {result.resync_reconciles:g} reconciles in a {result.resync_window_s:.1f}s resync "
-            f"window, {result.resync_writes:g} writes; peak RSS {result.peak_rss_mb:.1f} MB"
+            f"operator N={n}: {result.resync_reconciles:g} reconciles in a {result.resync_window_s:.1f}s "
+            f"resync window, {result.resync_writes:g} writes; peak RSS {result.peak_rss_mb:.1f} MB"
         )
     finally:
         op.stop()
@@ -457,8 +463,9 @@ def table(results: list[Result]) -> str:
     ]
     for r in results:
         rows.append(
-            f"| {r.n} | {r.baseline_s:.1f} | {r.operator_s:.1f} | {r.ratio:.2f}× | {max(r.peak_rss_mb, r.peak_hwm_mb):.0f} "
-            f"| {r.cpu_s:.1f} | {r.requests / r.n:.2f} | {r.writes / r.n:.2f} | {r.resync_writes:g} |"
+            f"| {r.n} | {r.baseline_s:.1f} | {r.operator_s:.1f} | {r.ratio:.2f}× "
+            f"| {max(r.peak_rss_mb, r.peak_hwm_mb):.0f} | {r.cpu_s:.1f} | {r.requests / r.n:.2f} "
+            f"| {r.writes / r.n:.2f} | {r.resync_writes:g} |"
         )
     return "\n".join(rows)
 
@@ -469,7 +476,8 @@ def section(results: list[Result], info: dict[str, Any]) -> str:
         BEGIN,
         f"Run {info['date']} (`{info['command']}`; load average {info['load_before']} before, "
         f"{info['load_after']} after; {info['nodes']} kwok nodes; {info['parallel']} parallel kubectl "
-        f"applies; operator `--workers {info['workers']} --resync-interval {info['resync']:g} --probe-interval 0`).",
+        f"applies; operator `--workers {info['workers']} --resync-interval {info['resync']:g} "
+        "--probe-interval 0`).",
         "",
         table(results),
         "",
@@ -479,9 +487,9 @@ def section(results: list[Result], info: dict[str, Any]) -> str:
     ]
     for r in results:
         lines.append(
-            f"| {r.n} | {r.baseline_apply_s:.1f} / {r.operator_apply_s:.1f} | {r.reconciles:g} | {r.settle_s:.1f} "
-            f"| {r.resync_window_s:.1f} | {r.resync_reconciles:g} | {r.resync_requests:g} | {r.resync_cpu_s:.1f} "
-            f"| {r.idle_rss_mb:.0f} |"
+            f"| {r.n} | {r.baseline_apply_s:.1f} / {r.operator_apply_s:.1f} | {r.reconciles:g} "
+            f"| {r.settle_s:.1f} | {r.resync_window_s:.1f} | {r.resync_reconciles:g} "
+            f"| {r.resync_requests:g} | {r.resync_cpu_s:.1f} | {r.idle_rss_mb:.0f} |"
         )
     lines += [
         "",
@@ -527,10 +535,15 @@ def local_cluster(work: Path) -> Iterator[Path]:
 
 
 def load_cluster_env(path: Path) -> None:
+    """Component versions from cluster.env: K8S_VERSION, and the others from their binary caches
+    (``.../etcd-v3.5.35``)."""
     for line in path.read_text().splitlines():
         name, sep, value = line.partition("=")
-        if sep and name.endswith("_VERSION"):
-            os.environ[name] = (shlex.split(value) or [""])[0]
+        value = (shlex.split(value) or [""])[0] if sep else ""
+        if name.endswith("_VERSION"):
+            os.environ[name] = value
+        elif name in ("ETCD_BIN", "KWOK_BIN"):
+            os.environ[name.replace("_BIN", "_VERSION")] = Path(value).name.rpartition("-v")[2]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -572,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
             info["versions"] = versions(api)
             b.kubectl("apply", "--server-side", "-f", str(CRDS))
             b.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(CRDS))
+            b.add_service_cidr(info["nodes"] * PODS_PER_NODE)
             b.create_nodes(info["nodes"])
             say(f"{info['nodes']} kwok nodes ready")
             for n in ns_list:

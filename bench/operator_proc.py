@@ -33,16 +33,12 @@ class Metrics:
 
     def __init__(self, text: str) -> None:
         self.samples = [
-            (s.name, s.labels, s.value)
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
+            (s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples
         ]
 
     def total(self, name: str, **labels: str) -> float:
         return sum(
-            v
-            for n, lab, v in self.samples
-            if n == name and all(lab.get(k) == want for k, want in labels.items())
+            v for n, lab, v in self.samples if n == name and all(lab.get(k) == want for k, want in labels.items())
         )
 
     def requests(self) -> float:
@@ -50,9 +46,7 @@ class Metrics:
 
     def writes(self) -> float:
         return sum(
-            v
-            for n, lab, v in self.samples
-            if n == "pim_operator_api_requests_total" and lab["verb"] in WRITE_VERBS
+            v for n, lab, v in self.samples if n == "pim_operator_api_requests_total" and lab["verb"] in WRITE_VERBS
         )
 
     def requests_by(self) -> dict[str, float]:

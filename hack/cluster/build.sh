@@ -96,12 +96,32 @@ build_kwok() {
   rm -rf "$KWOK_BIN"; mv "$KWOK_BIN.tmp" "$KWOK_BIN"
 }
 
+build_prometheus() {
+  # Upstream's Prometheus, for its kubernetes_sd_configs (Debian's build leaves that discovery out).
+  # Module v0.X.Y is Prometheus 3.X.Y; the web UI is not needed (the tests use the HTTP API).
+  if need "$PROMETHEUS_BIN/prometheus"; then echo "prometheus v$PROMETHEUS_MODULE_VERSION: cached"; return; fi
+  local work; work=$(mktemp -d "$PIM_CACHE_DIR/pbuild.XXXX")
+  trap 'rm -rf "$work"' RETURN
+  echo "prometheus v$PROMETHEUS_MODULE_VERSION: building into $PROMETHEUS_BIN"
+  (
+    cd "$work"
+    export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+    go mod init local/pbuild >/dev/null 2>&1
+    go get "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_MODULE_VERSION" >/dev/null 2>&1
+    mkdir -p "$PROMETHEUS_BIN.tmp"
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$PROMETHEUS_BIN.tmp/prometheus" \
+      github.com/prometheus/prometheus/cmd/prometheus
+  )
+  rm -rf "$PROMETHEUS_BIN"; mv "$PROMETHEUS_BIN.tmp" "$PROMETHEUS_BIN"
+}
+
 mkdir -p "$PIM_CACHE_DIR"
 what=${1:-all}
 case $what in
   etcd) build_etcd ;;
   kwok) build_kwok ;;
   k8s) build_k8s ;;
-  all) build_etcd; build_kwok; build_k8s ;;
-  *) echo "usage: $0 [all|etcd|kwok|k8s]" >&2; exit 2 ;;
+  prometheus) build_prometheus ;;
+  all) build_etcd; build_kwok; build_k8s; build_prometheus ;;
+  *) echo "usage: $0 [all|etcd|kwok|k8s|prometheus]" >&2; exit 2 ;;
 esac

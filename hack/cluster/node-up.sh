@@ -77,7 +77,7 @@ if [ -d "$NODE_DIR" ] || [ "$owner" = "$DIR" ]; then
   "$here/node-down.sh" "$DIR"
 fi
 for tool in containerd containerd-shim-runc-v2 runc iptables conntrack nsenter docker; do
-  command -v "$tool" >/dev/null || { warn "$tool not found (see hack/images/README.md)"; exit 1; }
+  command -v "$tool" >/dev/null || { warn "$tool not found (see hack/images/README.md for the host packages)"; exit 1; }
 done
 for b in kubelet kube-proxy; do
   [ -x "$K8S_BIN/$b" ] || { warn "$K8S_BIN/$b missing; run hack/cluster/build.sh k8s"; exit 1; }

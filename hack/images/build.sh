@@ -49,6 +49,7 @@ if [ ! -f "$deps_dir/.complete" ]; then
     || { cat "$work/pip.log" >&2; die "downloading wheels failed"; }
   rm -f "$deps_dir"/pim_operator-*.whl
   touch "$deps_dir/.complete"
+  find "$IMAGES_CACHE" -maxdepth 1 -name 'wheels-*' ! -path "$deps_dir" -exec rm -rf {} +
 fi
 
 # Hash of wheel contents (member names and CRCs): zip timestamps must not force a rebuild.

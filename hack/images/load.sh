@@ -4,7 +4,8 @@
 #   load.sh SOCKET IMAGE...
 #
 # Each imported image is labelled with its docker image id; an image whose id is already there
-# is skipped, so a warm node start copies nothing.
+# is skipped, so a warm node start copies nothing. Layers are not unpacked here: the CRI plugin
+# unpacks an image when a container first uses it, which halves a cold node start.
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
@@ -22,7 +23,7 @@ done
 [ ${#todo[@]} -gt 0 ] || { log "all images current in $sock"; exit 0; }
 
 start=$SECONDS
-docker save "${todo[@]}" | "${ctr[@]}" images import - >/dev/null
+docker save "${todo[@]}" | "${ctr[@]}" images import --no-unpack - >/dev/null
 for image in "${todo[@]}"; do
   "${ctr[@]}" images label "$(ref "$image")" \
     "pim.dev/docker-id=$(docker image inspect -f '{{.Id}}' "$image")" >/dev/null

@@ -67,9 +67,7 @@ def count_tasks(url: str) -> int:
 def test_crud_through_the_service(cluster, ns):
     url = base_url(cluster, ns, "alpha")
     # two replicas behind one Service, each with its own ephemeral database: talk to one pod
-    pod_ip = cluster.get("pods", "-n", ns, "-l", "app.kubernetes.io/instance=alpha")["items"][0]["status"][
-        "podIP"
-    ]
+    pod_ip = cluster.get("pods", "-n", ns, "-l", "app.kubernetes.io/instance=alpha")["items"][0]["status"]["podIP"]
     url = f"http://{pod_ip}:8000"
     with httpx.Client(base_url=url, timeout=10) as http:
         project = http.post("/api/v1/projects", json={"name": "launch"})
@@ -106,9 +104,7 @@ def test_status_shows_real_traffic(cluster, ns):
         st = status_of(cluster, "pi", ns, "beta")
         m = st.get("metrics") or {}
         return (
-            st
-            if m.get("requestsTotal", 0) >= before + 60 and m.get("rowsPerEntity", {}).get("Task") == rows
-            else None
+            st if m.get("requestsTotal", 0) >= before + 60 and m.get("rowsPerEntity", {}).get("Task") == rows else None
         )
 
     st = wait_for(reported, 60, "status.metrics to count the traffic")
@@ -139,8 +135,7 @@ def test_killed_pod_degrades_then_recovers(cluster, ns):
     cluster.kubectl("delete", "pod", victim, "-n", ns, "--grace-period=0", "--force")
     wait_for(
         lambda: any(
-            e["reason"] == "ReplicasUnavailable" and e["type"] == "Warning"
-            for e in events_for(cluster, ns, "alpha")
+            e["reason"] == "ReplicasUnavailable" and e["type"] == "Warning" for e in events_for(cluster, ns, "alpha")
         ),
         60,
         "a Degraded (ReplicasUnavailable) event on the instance",
@@ -148,8 +143,7 @@ def test_killed_pod_degrades_then_recovers(cluster, ns):
     wait_ready(cluster, ns, "alpha")
     wait_condition(cluster, "pi", ns, "alpha", "Degraded", "False", timeout=60)
     names = {
-        p["metadata"]["name"]
-        for p in cluster.get("pods", "-n", ns, "-l", "app.kubernetes.io/instance=alpha")["items"]
+        p["metadata"]["name"] for p in cluster.get("pods", "-n", ns, "-l", "app.kubernetes.io/instance=alpha")["items"]
     }
     assert victim not in names
 
@@ -180,15 +174,9 @@ def test_model_update_rolls_and_persistent_data_survives(cluster, ns):
     assert rows > 0
     old = status_of(cluster, "pi", ns, "beta")["modelDigest"]
     apply(cluster, pim_model(ns, "tasks", TASKS_V2))
-    new = wait_for(
-        lambda: (d := status_of(cluster, "pm", ns, "tasks").get("digest")) != old and d, 60, "new digest"
-    )
-    wait_for(
-        lambda: status_of(cluster, "pi", ns, "beta").get("modelDigest") == new, 60, "beta on the new digest"
-    )
-    wait_for(
-        lambda: status_of(cluster, "pi", ns, "alpha").get("modelDigest") == new, 60, "alpha on the new digest"
-    )
+    new = wait_for(lambda: (d := status_of(cluster, "pm", ns, "tasks").get("digest")) != old and d, 60, "new digest")
+    wait_for(lambda: status_of(cluster, "pi", ns, "beta").get("modelDigest") == new, 60, "beta on the new digest")
+    wait_for(lambda: status_of(cluster, "pi", ns, "alpha").get("modelDigest") == new, 60, "alpha on the new digest")
     wait_ready(cluster, ns, "beta")
 
     def serving_new() -> bool:

@@ -160,3 +160,41 @@ def test_pod_reaches_its_service_and_the_api_server(probe: Probe) -> None:
     result = json.loads(probe.exec_python(IN_POD_CHECK, probe.cluster_ip))
     assert result["user"] == f"system:serviceaccount:{probe.namespace}:default"
     assert result["own"] == probe.token
+
+
+def test_claim_on_default_storage_class_is_writable_by_non_root(cluster: Cluster, probe: Probe) -> None:
+    token = secrets.token_hex(8)
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": probe.namespace},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}}},
+    }
+    writer = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "writer", "namespace": probe.namespace},
+        "spec": {
+            "restartPolicy": "Never",
+            "nodeSelector": {NODE_LABEL[0]: NODE_LABEL[1]},
+            "securityContext": {"runAsUser": 65532, "runAsGroup": 65532, "runAsNonRoot": True},
+            "containers": [
+                {
+                    "name": "writer",
+                    "image": IMAGE,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["/bin/sh", "-c", f"printf %s {token} >/data/token && cat /data/token"],
+                    "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                }
+            ],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
+        },
+    }
+    cluster.create(claim)
+    cluster.create(writer)
+    done = ("wait", "-n", probe.namespace, "--for=jsonpath={.status.phase}=Succeeded", "pod/writer")
+    cluster.kubectl(*done, "--timeout=120s", timeout=130)
+    assert cluster.kubectl("logs", "-n", probe.namespace, "writer").stdout == token
+    bound = cluster.get("pvc", "data", "-n", probe.namespace)
+    assert bound["status"]["phase"] == "Bound"
+    assert bound["spec"]["storageClassName"]  # the default class was applied

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from support.pim import apply, pim_model, wait_condition
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
 
 MODEL = """
 domain: notes
@@ -30,12 +30,16 @@ entities:
 
 
 def prometheus_binary() -> str:
-    found = shutil.which("prometheus")
-    if not found:
-        pytest.fail(
-            "prometheus is not installed (Debian package prometheus; hack/ci/system-deps.sh installs it)"
-        )
-    return found
+    """Upstream's Prometheus, built by hack/cluster/build.sh: Debian's lacks kubernetes_sd_configs."""
+    out = subprocess.run(
+        ["bash", "-c", f". {REPO / 'hack/cluster/versions.sh'} && echo $PROMETHEUS_BIN/prometheus"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not os.access(out, os.X_OK):
+        pytest.fail(f"{out} is missing: run `hack/cluster/build.sh prometheus` (make binaries)")
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,9 @@ def operator(
         "3",
         "--discovery-interval",
         "2",
+        # Namespaces of the helm e2e test belong to the operator that test installs in-cluster.
+        "--namespace",
+        "!e2e-helm-*",
         "--workers",
         "8",
     )
