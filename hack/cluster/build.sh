@@ -98,7 +98,8 @@ build_kwok() {
 
 build_prometheus() {
   # Upstream's Prometheus, for its kubernetes_sd_configs (Debian's build leaves that discovery out).
-  # Module v0.X.Y is Prometheus 3.X.Y; the web UI is not needed (the tests use the HTTP API).
+  # Module v0.X.Y is Prometheus 3.X.Y; the web UI is not needed (the tests use the HTTP API). Only
+  # the kubernetes discovery is compiled in: some other discoveries' modules are not on the proxy.
   if need "$PROMETHEUS_BIN/prometheus"; then echo "prometheus v$PROMETHEUS_MODULE_VERSION: cached"; return; fi
   local work; work=$(mktemp -d "$PIM_CACHE_DIR/pbuild.XXXX")
   trap 'rm -rf "$work"' RETURN
@@ -107,9 +108,10 @@ build_prometheus() {
     cd "$work"
     export GOTOOLCHAIN=local GOFLAGS=-mod=mod
     go mod init local/pbuild >/dev/null 2>&1
-    go get "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_MODULE_VERSION" >/dev/null 2>&1
+    local tags=remove_all_sd,enable_kubernetes_sd
+    go get -tags "$tags" "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_MODULE_VERSION" >/dev/null
     mkdir -p "$PROMETHEUS_BIN.tmp"
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$PROMETHEUS_BIN.tmp/prometheus" \
+    CGO_ENABLED=0 go build -tags "$tags" -trimpath -ldflags "-s -w" -o "$PROMETHEUS_BIN.tmp/prometheus" \
       github.com/prometheus/prometheus/cmd/prometheus
   )
   rm -rf "$PROMETHEUS_BIN"; mv "$PROMETHEUS_BIN.tmp" "$PROMETHEUS_BIN"
