@@ -74,9 +74,7 @@ def create_item(item: ItemIn) -> ItemOut:
 
 @app.get("/api/v1/items/{item_id}", response_model=ItemOut)
 def get_item(item_id: int) -> ItemOut:
-    row = (
-        db().execute("SELECT id, name, quantity, price, active FROM item WHERE id = ?", (item_id,)).fetchone()
-    )
+    row = db().execute("SELECT id, name, quantity, price, active FROM item WHERE id = ?", (item_id,)).fetchone()
     if row is None:
         raise HTTPException(404, "item not found")
     return _row(row)

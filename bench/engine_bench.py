@@ -194,9 +194,7 @@ async def drive(port: int, requests: list[bytes], concurrency: int) -> dict:
 
 def seed(port: int) -> None:
     rng = random.Random(0)
-    asyncio.run(
-        drive(port, [_request("POST", "/api/v1/items", item_body(rng)) for _ in range(SEED_ITEMS)], 4)
-    )
+    asyncio.run(drive(port, [_request("POST", "/api/v1/items", item_body(rng)) for _ in range(SEED_ITEMS)], 4))
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -247,9 +245,7 @@ def main() -> None:
             rounds: dict[str, list[dict]] = {name: [] for name in servers}
             for r in range(args.rounds):
                 for name, server in servers.items():
-                    result = asyncio.run(
-                        drive(server.port, workload(args.requests, 100 + r), args.concurrency)
-                    )
+                    result = asyncio.run(drive(server.port, workload(args.requests, 100 + r), args.concurrency))
                     served[name] += args.requests
                     rounds[name].append(result)
             extra = max(0, 10_000 - served["engine"])
@@ -283,9 +279,7 @@ def main() -> None:
     print(f"{'app':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failures':>8}")
     for name, res in (("engine", engine), ("baseline", baseline)):
         print(f"{name:10} {res['rps']:8.0f} {res['p50_ms']:8.2f} {res['p99_ms']:8.2f} {res['failures']:8}")
-    print(
-        f"throughput ratio engine/baseline: {report['throughput_ratio']:.2f}x (target >= 1.0x, stretch 1.2x)"
-    )
+    print(f"throughput ratio engine/baseline: {report['throughput_ratio']:.2f}x (target >= 1.0x, stretch 1.2x)")
     cs = report["cold_start_s"]
     print(
         f"engine cold start to /ready: {cs['engine_fresh_db']:.3f} s fresh db, "

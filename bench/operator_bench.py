@@ -61,7 +61,6 @@ KUBECTL = os.environ.get("KUBECTL", "kubectl")
 MODEL_NAME = "items"
 FAKE_TOLERATION = {"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}
 PODS_PER_NODE = 250
-EXTRA_SERVICE_NET = "10.96.0.0"  # extra ClusterIPs (see Bench.add_service_cidr); never routed
 BEGIN, END = "<!-- operator-bench:begin -->", "<!-- operator-bench:end -->"
 
 
@@ -226,27 +225,6 @@ class Bench:
             "deployments": self.api.count(f"/apis/apps/v1/namespaces/{ns}/deployments"),
             "services": self.api.count(f"/api/v1/namespaces/{ns}/services"),
         }
-
-    def add_service_cidr(self, services: int) -> None:
-        """up.sh's Service range is a /24; N=1000 needs more ClusterIPs. A second ServiceCIDR
-        (networking.k8s.io/v1, GA since 1.33) adds them. They are only numbers in etcd: nothing
-        here routes or contacts them."""
-        bits = max(8, math.ceil(math.log2(services + 16)))
-        self.api.create(
-            "/apis/networking.k8s.io/v1/servicecidrs",
-            {
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "ServiceCIDR",
-                "metadata": {"name": "bench"},
-                "spec": {"cidrs": [f"{EXTRA_SERVICE_NET}/{32 - bits}"]},
-            },
-        )
-
-        def ready() -> bool:
-            conditions = self.api.get("/apis/networking.k8s.io/v1/servicecidrs/bench").get("status", {})
-            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions.get("conditions", ()))
-
-        wait_until(ready, time.monotonic() + 60, "the extra ServiceCIDR to be Ready")
 
     def create_nodes(self, count: int) -> None:
         resources = {"cpu": "256", "memory": "1Ti", "pods": str(PODS_PER_NODE)}
@@ -585,7 +563,6 @@ def main(argv: list[str] | None = None) -> int:
             info["versions"] = versions(api)
             b.kubectl("apply", "--server-side", "-f", str(CRDS))
             b.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(CRDS))
-            b.add_service_cidr(info["nodes"] * PODS_PER_NODE)
             b.create_nodes(info["nodes"])
             say(f"{info['nodes']} kwok nodes ready")
             for n in ns_list:

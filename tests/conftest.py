@@ -102,9 +102,7 @@ class Cluster:
         """Create a uniquely named namespace (deleted at session end) and wait for its default
         ServiceAccount, without which the ServiceAccount admission plugin rejects every pod."""
         name = f"{prefix}-{secrets.token_hex(3)}"
-        self.create(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
-        )
+        self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}})
         self._namespaces.append(name)
         wait_for(
             lambda: self.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
@@ -227,8 +225,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         pytest.fail(f"hack/cluster/up.sh did not finish in {UP_TIMEOUT:g}s:\n{_tail(output)}", pytrace=False)
     if up.returncode != 0:
         pytest.fail(
-            f"the local cluster did not come up (hack/cluster/up.sh exited {up.returncode}):\n"
-            f"{_tail(up.stdout)}",
+            f"the local cluster did not come up (hack/cluster/up.sh exited {up.returncode}):\n{_tail(up.stdout)}",
             pytrace=False,
         )
     local = Cluster(
@@ -242,6 +239,4 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     finally:
         down = _run_script("down.sh", state, 120)
         if down.returncode != 0:
-            pytest.fail(
-                f"hack/cluster/down.sh failed (exit {down.returncode}):\n{_tail(down.stdout)}", pytrace=False
-            )
+            pytest.fail(f"hack/cluster/down.sh failed (exit {down.returncode}):\n{_tail(down.stdout)}", pytrace=False)

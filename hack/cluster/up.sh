@@ -28,7 +28,7 @@ if [ "${PIM_CLUSTER_NODE:-0}" = 1 ] && [ -z "${PIM_CLUSTER_ADVERTISE_IP:-}" ]; t
 fi
 ADVERTISE_IP=${PIM_CLUSTER_ADVERTISE_IP:-}
 TIMEOUT=${PIM_CLUSTER_TIMEOUT:-90}
-SERVICE_CIDR=10.0.0.0/24
+SERVICE_CIDR=10.0.0.0/16 # room for thousands of Services (the scale benchmark)
 SERVICE_IP=10.0.0.1
 # shellcheck disable=SC2034 # for node-up.sh (the kubelet's clusterDNS), through cluster.env
 CLUSTER_DNS_IP=10.0.0.10

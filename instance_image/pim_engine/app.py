@@ -67,9 +67,7 @@ def create_app(model: Model, db_path: str, *, allow_destructive_migration: bool 
         if not openapi_body:
             from pim_engine.openapi import build_openapi
 
-            openapi_body.append(
-                dumps(build_openapi(model, tables, {n: s.codec for n, s in services.items()}))
-            )
+            openapi_body.append(dumps(build_openapi(model, tables, {n: s.codec for n, s in services.items()})))
         return Response(openapi_body[0], media_type="application/json")
 
     async def docs(_: Request) -> Response:

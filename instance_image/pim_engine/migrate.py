@@ -346,15 +346,11 @@ class Outcome:
 
 def read_stored(conn: sqlite3.Connection) -> Stored | None:
     """The meta record, or ``None`` for a database the engine never wrote."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (META_TABLE,)
-    ).fetchone()
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (META_TABLE,)).fetchone()
     if not exists:
         return None
     meta = dict(conn.execute(f"SELECT key, value FROM {quote(META_TABLE)}").fetchall())
-    return Stored(
-        str(meta.get("digest", "")), json.loads(meta.get("model", "{}")), int(meta.get("mapping_version", 0))
-    )
+    return Stored(str(meta.get("digest", "")), json.loads(meta.get("model", "{}")), int(meta.get("mapping_version", 0)))
 
 
 def _user_tables(conn: sqlite3.Connection) -> list[str]:
@@ -375,9 +371,7 @@ def _open_for_planning(path: str) -> sqlite3.Connection:
     return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, isolation_level=None)
 
 
-def migrate(
-    path: str, model: Model, tables: Mapping[str, Table], *, allow_destructive: bool = False
-) -> Outcome:
+def migrate(path: str, model: Model, tables: Mapping[str, Table], *, allow_destructive: bool = False) -> Outcome:
     """Create or migrate the database at ``path`` for ``model``; raise ``MigrationRefused`` untouched."""
     digest = model.digest
     fresh = not os.path.exists(path) or os.path.getsize(path) == 0
@@ -443,9 +437,7 @@ def _apply(path: str, model: Model, tables: Mapping[str, Table], changes: list[C
                 _apply_changes(conn, tables, changes)
             bad = conn.execute("PRAGMA foreign_key_check").fetchall()
             if bad:
-                raise sqlite3.IntegrityError(
-                    f"migration would break {len(bad)} reference(s), first: {bad[0]}"
-                )
+                raise sqlite3.IntegrityError(f"migration would break {len(bad)} reference(s), first: {bad[0]}")
             _write_meta(conn, model)
             conn.execute("COMMIT")
         except BaseException:
@@ -457,9 +449,7 @@ def _apply(path: str, model: Model, tables: Mapping[str, Table], changes: list[C
 
 
 def _create_all(conn: sqlite3.Connection, tables: Mapping[str, Table]) -> None:
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {quote(META_TABLE)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-    )
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(META_TABLE)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     for table in tables.values():
         conn.execute(create_table_sql(table))
         for sql in index_sqls(table):
@@ -485,17 +475,13 @@ def _apply_changes(conn: sqlite3.Connection, tables: Mapping[str, Table], change
         if change.kind == "add_column":
             column = table.column(change.attribute or "")
             assert column is not None
-            conn.execute(
-                f"ALTER TABLE {quote(table.name)} ADD COLUMN {column_sql(column, _default_sql(column))}"
-            )
+            conn.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {column_sql(column, _default_sql(column))}")
             for sql in column_index_sqls(table.name, column):
                 conn.execute(sql)
         elif change.kind == "add_unique":
             conn.execute(unique_index_sql(table.name, change.attribute or ""))
         elif change.kind == "drop_unique":
-            conn.execute(
-                f"DROP INDEX IF EXISTS {quote(index_name(table.name, change.attribute or '', 'uq'))}"
-            )
+            conn.execute(f"DROP INDEX IF EXISTS {quote(index_name(table.name, change.attribute or '', 'uq'))}")
 
 
 def _default_sql(column: Column) -> str | None:
@@ -528,9 +514,7 @@ def _rebuild(conn: sqlite3.Connection, table: Table) -> None:
 
 
 def _write_meta(conn: sqlite3.Connection, model: Model) -> None:
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {quote(META_TABLE)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-    )
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(META_TABLE)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     values = {
         "digest": model.digest,
         "model": canonical_json(model.to_dict()),

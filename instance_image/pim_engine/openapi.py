@@ -97,11 +97,7 @@ def _entity_schemas(
         if not column.is_key:
             patch_props[column.name] = prop(column, request=True, optional=not attr.required)
     title = table.name
-    base = (
-        {"title": title, "description": table.entity.description}
-        if table.entity.description
-        else {"title": title}
-    )
+    base = {"title": title, "description": table.entity.description} if table.entity.description else {"title": title}
     return {
         component: {
             **base,
@@ -270,9 +266,7 @@ def _ops_endpoints() -> dict[str, Any]:
     }
 
 
-def build_openapi(
-    model: Model, tables: Mapping[str, Table], codecs: Mapping[str, EntityCodec]
-) -> dict[str, Any]:
+def build_openapi(model: Model, tables: Mapping[str, Table], codecs: Mapping[str, EntityCodec]) -> dict[str, Any]:
     key_types = {name: t.key.attribute.type for name, t in tables.items()}
     names = component_names(tables)
     schemas: dict[str, Any] = {

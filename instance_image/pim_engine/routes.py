@@ -89,9 +89,7 @@ class EntityService:
         for column, target, sql in self.references:
             value = values.get(column)
             if value is not None and conn.execute(sql, (value,)).fetchone() is None:
-                errors.append(
-                    FieldError(("body", column), f"no {target} with id {value!r}", "reference_not_found")
-                )
+                errors.append(FieldError(("body", column), f"no {target} with id {value!r}", "reference_not_found"))
         if errors:
             raise RequestError(422, errors)
 
@@ -105,10 +103,7 @@ class EntityService:
             ]
             return RequestError(
                 409,
-                [
-                    FieldError(("body", c), f"a {self.name} with this {c} already exists", "unique")
-                    for c in columns
-                ],
+                [FieldError(("body", c), f"a {self.name} with this {c} already exists", "unique") for c in columns],
             )
         return single(409, ("body",), f"{self.name}: {text}", "conflict")
 
@@ -138,15 +133,11 @@ class EntityService:
     def db_delete(self, conn: sqlite3.Connection, key: Any) -> bool:
         for where, sql in self.referenced_by:
             if conn.execute(sql, (key,)).fetchone() is not None:
-                raise single(
-                    409, ("path", "id"), f"{self.name} {key!r} is still referenced by {where}", "referenced"
-                )
+                raise single(409, ("path", "id"), f"{self.name} {key!r} is still referenced by {where}", "referenced")
         try:
             deleted = conn.execute(self.sql.delete, (key,)).rowcount
         except sqlite3.IntegrityError as err:
-            raise single(
-                409, ("path", "id"), f"{self.name} {key!r} is still referenced: {err}", "referenced"
-            ) from None
+            raise single(409, ("path", "id"), f"{self.name} {key!r} is still referenced: {err}", "referenced") from None
         if deleted:
             self.counts[self.name] -= 1
         return bool(deleted)
@@ -176,9 +167,7 @@ class EntityService:
                         raise ValueError
                 except ValueError:
                     errors.append(
-                        FieldError(
-                            ("query", name), f"must be a non-negative integer, not {value!r}", "int_parsing"
-                        )
+                        FieldError(("query", name), f"must be a non-negative integer, not {value!r}", "int_parsing")
                     )
                     continue
                 if name == "skip":
@@ -227,9 +216,7 @@ class EntityService:
             name = raw.lstrip("+-")
             if name not in self.sortable:
                 errors.append(
-                    FieldError(
-                        ("query", "sort"), f"{self.name} has no attribute {name!r} to sort by", "unknown_sort"
-                    )
+                    FieldError(("query", "sort"), f"{self.name} has no attribute {name!r} to sort by", "unknown_sort")
                 )
                 continue
             if name in seen:
@@ -268,14 +255,10 @@ def entity_routes(service: EntityService, store: Store) -> list[Route]:
                 item = codec.to_item(row)
                 location = item_url + url_quote(str(item[codec.key_name]), safe="")
                 return json_response(item, 201, {"location": location})
-            where, params, order, limit, skip = service.parse_query(
-                request.scope["query_string"].decode("latin-1")
-            )
+            where, params, order, limit, skip = service.parse_query(request.scope["query_string"].decode("latin-1"))
             rows, total = await store.run(service.db_list, where, params, order, limit, skip)
             to_item = codec.to_item
-            return json_response(
-                {"items": [to_item(r) for r in rows], "total": total, "skip": skip, "limit": limit}
-            )
+            return json_response({"items": [to_item(r) for r in rows], "total": total, "skip": skip, "limit": limit})
         except RequestError as err:
             return error_response(err)
 

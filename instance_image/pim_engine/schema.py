@@ -80,9 +80,7 @@ def key_attribute(entity: Entity) -> tuple[Attribute, bool]:
     flagged = [a for a in entity.attributes if a.primary_key]
     if len(flagged) > 1:
         names = ", ".join(a.name for a in flagged)
-        raise ModelError(
-            f"more than one primary key ({names}); composite keys are not supported", element=entity.name
-        )
+        raise ModelError(f"more than one primary key ({names}); composite keys are not supported", element=entity.name)
     if flagged:
         return flagged[0], False
     named = entity.attribute("id")
@@ -98,9 +96,7 @@ def key_attribute(entity: Entity) -> tuple[Attribute, bool]:
 
 
 def _as_key(attr: Attribute) -> Attribute:
-    return replace(
-        attr, primary_key=True, required=True, auto_increment=attr.auto_increment or attr.type == "integer"
-    )
+    return replace(attr, primary_key=True, required=True, auto_increment=attr.auto_increment or attr.type == "integer")
 
 
 def tables_for(entities: Iterable[Entity]) -> dict[str, Table]:
@@ -113,9 +109,7 @@ def tables_for(entities: Iterable[Entity]) -> dict[str, Table]:
             raise ModelError("this name is reserved for the engine's own tables", element=entity.name)
         key, implicit = keys[entity.name]
         if key.type not in ("integer", "string"):
-            raise ModelError(
-                f"primary key {key.name!r} must be integer or string, not {key.type}", element=entity.name
-            )
+            raise ModelError(f"primary key {key.name!r} must be integer or string, not {key.type}", element=entity.name)
         columns = [Column(key, _SQL_TYPES[key.type], implicit=implicit)]
         for attr in entity.attributes:
             if attr.name == key.name:
@@ -143,9 +137,7 @@ def _column(entity: Entity, attr: Attribute, keys: Mapping[str, tuple[Attribute,
     if attr.type == "reference":
         target = attr.reference
         if target is None or target not in keys:
-            raise ModelError(
-                f"attribute {attr.name!r} references unknown entity {target!r}", element=entity.name
-            )
+            raise ModelError(f"attribute {attr.name!r} references unknown entity {target!r}", element=entity.name)
         target_key = keys[target][0]
         return Column(attr, _SQL_TYPES[target_key.type], references=target, references_column=target_key.name)
     if attr.type not in _SQL_TYPES:
@@ -222,9 +214,7 @@ def entities_from_dicts(data: Iterable[Mapping[str, Any]]) -> tuple[Entity, ...]
             fields = dict(a)
             if fields.get("enum") is not None:
                 fields["enum"] = tuple(fields["enum"])
-            attrs.append(
-                Attribute(**{k: v for k, v in fields.items() if k in Attribute.__dataclass_fields__})
-            )
+            attrs.append(Attribute(**{k: v for k, v in fields.items() if k in Attribute.__dataclass_fields__}))
         entities.append(
             Entity(
                 name=raw["name"],

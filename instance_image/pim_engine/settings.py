@@ -42,9 +42,7 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pim-engine serve", description="Serve a PIM model as a REST API over its own SQLite database."
     )
-    parser.add_argument(
-        "--model", default=env.get("PIM_MODEL"), help="model file (.yaml/.md/.json) [PIM_MODEL]"
-    )
+    parser.add_argument("--model", default=env.get("PIM_MODEL"), help="model file (.yaml/.md/.json) [PIM_MODEL]")
     parser.add_argument("--db", default=env.get("PIM_DB"), help="SQLite database file [PIM_DB]")
     parser.add_argument("--host", default=env.get("PIM_HOST", "0.0.0.0"), help="bind address [PIM_HOST]")
     parser.add_argument("--port", default=env.get("PIM_PORT", "8000"), help="TCP port [PIM_PORT]")

@@ -57,8 +57,7 @@ class EntitySql:
         self.write_columns = tuple(write_columns)
         placeholders = ", ".join("?" for _ in write_columns)
         self.insert = (
-            f"INSERT INTO {t} ({', '.join(quote(c) for c in write_columns)}) VALUES ({placeholders}) "
-            f"RETURNING {cols}"
+            f"INSERT INTO {t} ({', '.join(quote(c) for c in write_columns)}) VALUES ({placeholders}) RETURNING {cols}"
         )
         self.get = f"SELECT {cols} FROM {t} WHERE {key} = ?"
         self.exists = f"SELECT 1 FROM {t} WHERE {key} = ?"
@@ -75,10 +74,7 @@ class EntitySql:
         if sql is None:
             if columns:
                 sets = ", ".join(f"{quote(c)} = ?" for c in columns)
-                sql = (
-                    f"UPDATE {self.table_sql} SET {sets} WHERE {self.key_sql} = ? "
-                    f"RETURNING {self.select_cols}"
-                )
+                sql = f"UPDATE {self.table_sql} SET {sets} WHERE {self.key_sql} = ? RETURNING {self.select_cols}"
             else:
                 sql = self.get
             if len(self._updates) < 256:

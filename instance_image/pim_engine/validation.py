@@ -283,9 +283,7 @@ class EntityCodec:
             c.name for c in table.columns if c.attribute.auto_now_add and not c.attribute.auto_now
         )
         self.auto_now: tuple[str, ...] = tuple(c.name for c in table.columns if c.attribute.auto_now)
-        self.read_only = frozenset(
-            self.auto_now_add + self.auto_now + ((self.key_name,) if self.key_auto else ())
-        )
+        self.read_only = frozenset(self.auto_now_add + self.auto_now + ((self.key_name,) if self.key_auto else ()))
         self.fields: dict[str, _Field] = {}
         self.filters: dict[str, Callable[[str], Any]] = {}
         for column in table.columns:
@@ -305,9 +303,7 @@ class EntityCodec:
                 try:
                     default = convert(attr.default)
                 except Invalid as err:
-                    raise ModelError(
-                        f"default of {attr.name!r} {err.msg}", element=self.entity.name
-                    ) from None
+                    raise ModelError(f"default of {attr.name!r} {err.msg}", element=self.entity.name) from None
             self.fields[column.name] = _Field(
                 column.name, convert, attr.required or column.is_key, has_default, default, factory
             )
@@ -315,9 +311,7 @@ class EntityCodec:
             (c.name, _decoder(c.attribute.type)) for c in table.columns
         )
         #: Column order of full-row writes (create and replace): the key first unless auto-assigned.
-        self.write_columns: tuple[str, ...] = tuple(
-            c.name for c in table.columns if not (c.is_key and self.key_auto)
-        )
+        self.write_columns: tuple[str, ...] = tuple(c.name for c in table.columns if not (c.is_key and self.key_auto))
 
     # bodies
 
@@ -334,9 +328,7 @@ class EntityCodec:
                 if name in self.read_only:
                     continue
                 errors.append(
-                    FieldError(
-                        ("body", name), "is not an attribute of " + self.entity.name, "extra_forbidden"
-                    )
+                    FieldError(("body", name), "is not an attribute of " + self.entity.name, "extra_forbidden")
                 )
                 continue
             if raw is None:
@@ -370,9 +362,7 @@ class EntityCodec:
             except Invalid:
                 given = object()
             if given != key:
-                errors.append(
-                    FieldError(("body", self.key_name), "does not match the id in the path", "key_mismatch")
-                )
+                errors.append(FieldError(("body", self.key_name), "does not match the id in the path", "key_mismatch"))
 
     def for_create(self, body: Any) -> dict[str, Any]:
         body = self._check_object(body)

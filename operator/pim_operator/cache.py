@@ -13,12 +13,35 @@ from typing import Any
 Key = tuple[str, str]  # (namespace, name)
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
 def strip(body: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(body)
     meta = dict(out.get("metadata") or {})
     meta.pop("managedFields", None)
+    if LAST_APPLIED in (meta.get("annotations") or {}):
+        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k != LAST_APPLIED}
     out["metadata"] = meta
     return out
+
+
+def pod_essentials(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a Pod that health checks read: most of a Pod is its spec, which they never do."""
+    meta = body.get("metadata") or {}
+    st = body.get("status") or {}
+    return {
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "labels", "deletionTimestamp") if k in meta},
+        "status": {
+            "podIP": st.get("podIP"),
+            "phase": st.get("phase"),
+            "conditions": st.get("conditions") or [],
+            "containerStatuses": [
+                {k: cs[k] for k in ("name", "ready", "restartCount", "state", "lastState") if k in cs}
+                for cs in st.get("containerStatuses") or ()
+            ],
+        },
+    }
 
 
 class Store:
@@ -93,7 +116,7 @@ class PodStore(Store):
         self._by_owner: dict[Key, set[str]] = defaultdict(set)
 
     def put(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        obj = super().put(body)
+        obj = super().put(pod_essentials(body))
         meta = obj["metadata"]
         owner = (meta.get("labels") or {}).get(self._label)
         if owner:
@@ -112,6 +135,4 @@ class PodStore(Store):
         return old
 
     def owned_by(self, namespace: str, owner: str) -> list[dict[str, Any]]:
-        return [
-            p for n in sorted(self._by_owner.get((namespace, owner), ())) if (p := self.get(namespace, n))
-        ]
+        return [p for n in sorted(self._by_owner.get((namespace, owner), ())) if (p := self.get(namespace, n))]

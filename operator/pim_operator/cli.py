@@ -24,6 +24,10 @@ def run(settings: Settings, *, stop_flag: asyncio.Event | None = None) -> None:
         log_format=LOG_FORMATS[settings.log_format],
     )
     logging.getLogger().setLevel(settings.log_level)
+    if settings.log_level != "DEBUG":
+        # One line per API request and per handled watch event is noise at a thousand instances.
+        for name in ("httpx", "httpcore", "kopf.objects"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     registry = build_registry(settings)
     start_http_server(settings.metrics_port, registry=metrics.REGISTRY)
     kopf.run(

@@ -19,9 +19,7 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_event(
-    involved: Mapping[str, Any], type_: str, reason: str, message: str, *, timestamp: str
-) -> dict[str, Any]:
+def make_event(involved: Mapping[str, Any], type_: str, reason: str, message: str, *, timestamp: str) -> dict[str, Any]:
     meta = involved["metadata"]
     return {
         "apiVersion": "v1",
@@ -46,9 +44,7 @@ def make_event(
     }
 
 
-async def emit(
-    client: KubeClient, involved: Mapping[str, Any], type_: str, reason: str, message: str
-) -> None:
+async def emit(client: KubeClient, involved: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
     """Best effort: a lost Event must never fail a reconcile."""
     try:
         await client.create(make_event(involved, type_, reason, message, timestamp=now()))

@@ -74,8 +74,7 @@ def parse(argv: list[str] | None = None) -> Settings:
     p.add_argument(
         "--probe-networks",
         default=_env("PIM_PROBE_NETWORKS", ""),
-        help="comma-separated CIDRs: probe only pod IPs inside them (env PIM_PROBE_NETWORKS); "
-        "default: every pod IP",
+        help="comma-separated CIDRs: probe only pod IPs inside them (env PIM_PROBE_NETWORKS); default: every pod IP",
     )
     p.add_argument(
         "--resync-interval",
@@ -98,8 +97,7 @@ def parse(argv: list[str] | None = None) -> Settings:
     p.add_argument(
         "--peering",
         default=_env("PIM_PEERING", "") or None,
-        help="kopf peering name: replicas sharing it elect one active operator (env PIM_PEERING); "
-        "default: standalone",
+        help="kopf peering name: replicas sharing it elect one active operator (env PIM_PEERING); default: standalone",
     )
     p.add_argument("--log-format", choices=["json", "plain", "full"], default=_env("PIM_LOG_FORMAT", "json"))
     p.add_argument("--log-level", default=_env("PIM_LOG_LEVEL", "INFO"))
@@ -110,9 +108,7 @@ def parse(argv: list[str] | None = None) -> Settings:
         metrics_port=a.metrics_port,
         health_port=a.health_port,
         probe_interval=a.probe_interval,
-        probe_networks=tuple(
-            ipaddress.ip_network(n.strip()) for n in a.probe_networks.split(",") if n.strip()
-        ),
+        probe_networks=tuple(ipaddress.ip_network(n.strip()) for n in a.probe_networks.split(",") if n.strip()),
         resync_interval=a.resync_interval,
         discovery_interval=a.discovery_interval,
         workers=a.workers,

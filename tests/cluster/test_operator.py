@@ -135,9 +135,12 @@ def test_instance_gets_owned_children_and_a_ready_status(cluster, books):
     assert (st["replicas"], st["readyReplicas"]) == (1, 1)
     assert st["observedGeneration"] == inst["metadata"]["generation"]
     types = {c["type"]: c for c in st["conditions"]}
-    assert {
-        t: types[t]["status"] for t in ("ModelResolved", "ResourcesReady", "Available", "Progressing")
-    } == {"ModelResolved": "True", "ResourcesReady": "True", "Available": "True", "Progressing": "False"}
+    assert {t: types[t]["status"] for t in ("ModelResolved", "ResourcesReady", "Available", "Progressing")} == {
+        "ModelResolved": "True",
+        "ResourcesReady": "True",
+        "Available": "True",
+        "Progressing": "False",
+    }
     for c in st["conditions"]:
         assert set(c) >= {"type", "status", "reason", "message", "lastTransitionTime", "observedGeneration"}
     snapshot = json.loads(cluster.get("configmap", "shop-model", "-n", books)["data"]["model.json"])
@@ -155,12 +158,8 @@ def test_model_update_rolls_and_invalid_update_keeps_the_last_valid(cluster, boo
         30,
         "new model digest",
     )
-    wait_for(
-        lambda: pod_digest(cluster, books, "shop") == new, 30, "the Deployment to roll to the new digest"
-    )
-    wait_for(
-        lambda: status_of(cluster, "pi", books, "shop").get("modelDigest") == new, 30, "status.modelDigest"
-    )
+    wait_for(lambda: pod_digest(cluster, books, "shop") == new, 30, "the Deployment to roll to the new digest")
+    wait_for(lambda: status_of(cluster, "pi", books, "shop").get("modelDigest") == new, 30, "status.modelDigest")
 
     apply(cluster, pim_model(books, "books", BROKEN))
     wait_condition(cluster, "pm", books, "books", "Valid", "False")
@@ -238,9 +237,7 @@ def test_drift_is_restored(cluster, books):
     cluster.kubectl("set", "image", "deployment/shop", "-n", books, "engine=evil:latest")
     wait_for(
         lambda: (
-            cluster.get("deployment", "shop", "-n", books)["spec"]["template"]["spec"]["containers"][0][
-                "image"
-            ]
+            cluster.get("deployment", "shop", "-n", books)["spec"]["template"]["spec"]["containers"][0]["image"]
             != "evil:latest"
         ),
         30,
@@ -250,9 +247,7 @@ def test_drift_is_restored(cluster, books):
         "patch", "configmap", "shop-model", "-n", books, "--type=merge", "-p", '{"data":{"model.json":"{}"}}'
     )
     wait_for(
-        lambda: json.loads(cluster.get("configmap", "shop-model", "-n", books)["data"]["model.json"]).get(
-            "digest"
-        ),
+        lambda: json.loads(cluster.get("configmap", "shop-model", "-n", books)["data"]["model.json"]).get("digest"),
         30,
         "the snapshot to be restored",
     )
@@ -275,16 +270,10 @@ def test_node_port_clash_is_a_condition_not_a_crash(cluster, books):
 def test_scale_subresource_and_suspend(cluster, books):
     ready_instance(cluster, books)
     cluster.kubectl("scale", "pi/shop", "-n", books, "--replicas=2")
-    wait_for(
-        lambda: cluster.get("deployment", "shop", "-n", books)["spec"]["replicas"] == 2, 30, "2 replicas"
-    )
-    wait_for(
-        lambda: status_of(cluster, "pi", books, "shop").get("readyReplicas") == 2, 60, "2 ready replicas"
-    )
+    wait_for(lambda: cluster.get("deployment", "shop", "-n", books)["spec"]["replicas"] == 2, 30, "2 replicas")
+    wait_for(lambda: status_of(cluster, "pi", books, "shop").get("readyReplicas") == 2, 60, "2 ready replicas")
     scale = json.loads(
-        cluster.kubectl(
-            "get", "--raw", f"/apis/pim.dev/v1alpha1/namespaces/{books}/piminstances/shop/scale"
-        ).stdout
+        cluster.kubectl("get", "--raw", f"/apis/pim.dev/v1alpha1/namespaces/{books}/piminstances/shop/scale").stdout
     )
     assert scale["status"]["replicas"] == 2
     assert "app.kubernetes.io/instance=shop" in scale["status"]["selector"]
@@ -336,9 +325,7 @@ def test_deletion_cascades_and_pvc_follows_its_policy(cluster, books):
 
     for name in ("keep", "drop"):
         wait_for(
-            lambda name=name: (
-                gone("deployment", name) and gone("service", name) and gone("configmap", f"{name}-model")
-            ),
+            lambda name=name: gone("deployment", name) and gone("service", name) and gone("configmap", f"{name}-model"),
             60,
             f"{name}'s children to be collected",
         )
@@ -374,9 +361,7 @@ def test_servicemonitor_only_where_the_crd_exists(cluster, books, operator):
             '{"spec":{"metrics":{"serviceMonitor":false}}}',
         )
         wait_for(
-            lambda: (
-                cluster.kubectl("get", "servicemonitor", "shop", "-n", books, check=False).returncode != 0
-            ),
+            lambda: cluster.kubectl("get", "servicemonitor", "shop", "-n", books, check=False).returncode != 0,
             30,
             "ServiceMonitor removal",
         )
@@ -403,9 +388,7 @@ def test_no_writes_on_a_no_op_resync(cluster, books, operator):
     # and the next resyncs stay quiet too, while they do run
     before = operator.writes()
     runs = operator.metric("pim_operator_reconcile_total", kind="PimInstance")
-    wait_for(
-        lambda: operator.metric("pim_operator_reconcile_total", kind="PimInstance") >= runs + 4, 30, "resyncs"
-    )
+    wait_for(lambda: operator.metric("pim_operator_reconcile_total", kind="PimInstance") >= runs + 4, 30, "resyncs")
     assert operator.writes() == before
     assert operator.metric("pim_operator_applies_skipped_total") > 0
 
@@ -429,9 +412,7 @@ def test_sigkill_mid_reconcile_converges_without_duplicates_or_orphans(cluster, 
     for i in range(n):
         apply(cluster, pim_instance(books, f"burst-{i}", "books"))
     # kill it while it is working through the burst
-    wait_for(
-        lambda: operator.metric("pim_operator_reconcile_total", kind="PimInstance") > 0, 10, "work started"
-    )
+    wait_for(lambda: operator.metric("pim_operator_reconcile_total", kind="PimInstance") > 0, 10, "work started")
     assert operator.kill(signal.SIGKILL) == -signal.SIGKILL
     operator.start()
     for i in range(n):
@@ -443,9 +424,7 @@ def test_sigkill_mid_reconcile_converges_without_duplicates_or_orphans(cluster, 
     uids = {i["metadata"]["uid"] for i in cluster.get("pi", "-n", books)["items"]}
     for kind in ("deployments", "services", "configmaps"):
         for obj in cluster.get(kind, "-n", books, "-l", "app.kubernetes.io/managed-by=pim-operator")["items"]:
-            assert obj["metadata"]["ownerReferences"][0]["uid"] in uids, (
-                f"orphan {kind} {obj['metadata']['name']}"
-            )
+            assert obj["metadata"]["ownerReferences"][0]["uid"] in uids, f"orphan {kind} {obj['metadata']['name']}"
     rs = cluster.get("replicasets", "-n", books)["items"]
     assert len(rs) == n  # one ReplicaSet each: nothing rolled twice
 
@@ -468,9 +447,7 @@ SERVICEMONITOR_CRD = {
                 "name": "v1",
                 "served": True,
                 "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                },
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
             }
         ],
     },
@@ -480,7 +457,5 @@ SERVICEMONITOR_CRD = {
 def test_instances_are_selectable_by_model(cluster, books):
     apply(cluster, pim_instance(books, "one", "books"))
     apply(cluster, pim_instance(books, "other", "elsewhere"))
-    out = cluster.kubectl(
-        "get", "pi", "-n", books, "--field-selector", "spec.modelRef.name=books", "-o", "name"
-    )
+    out = cluster.kubectl("get", "pi", "-n", books, "--field-selector", "spec.modelRef.name=books", "-o", "name")
     assert out.stdout.split() == ["piminstance.pim.dev/one"]

@@ -34,8 +34,7 @@ def widget_crd() -> dict[str, Any]:
         },
         "x-kubernetes-validations": [
             {
-                "rule": "!has(self.minReplicas) || !has(self.maxReplicas)"
-                " || self.minReplicas <= self.maxReplicas",
+                "rule": "!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",
                 "message": CEL_MESSAGE,
             }
         ],
@@ -156,9 +155,7 @@ def test_deployment_gets_replicaset_and_pods(cluster: Cluster) -> None:
 
     def unschedulable() -> bool:
         conditions = [c for p in pods() for c in p["status"].get("conditions", [])]
-        flagged = [
-            c for c in conditions if c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"
-        ]
+        flagged = [c for c in conditions if c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"]
         return len(flagged) == 2
 
     # The scheduler looked at them and found no node matching the selector.

@@ -63,9 +63,7 @@ class Engine:
         return self.spawn().wait_ready()
 
     def spawn(self) -> Engine:
-        self.proc = subprocess.Popen(
-            self.args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        self.proc = subprocess.Popen(self.args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return self
 
     def wait_ready(self) -> Engine:

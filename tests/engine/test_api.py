@@ -151,9 +151,7 @@ def test_null_is_refused_for_required_and_accepted_for_optional(api: httpx.Clien
 
 
 def test_malformed_bodies_are_422(api: httpx.Client) -> None:
-    bad_json = api.post(
-        "/api/v1/customers", content=b"{not json", headers={"content-type": "application/json"}
-    )
+    bad_json = api.post("/api/v1/customers", content=b"{not json", headers={"content-type": "application/json"})
     assert bad_json.status_code == 422
     assert bad_json.json()["detail"][0]["type"] == "json_invalid"
     not_object = api.post("/api/v1/customers", json=[1, 2])
@@ -227,8 +225,7 @@ def test_decimals_are_exact(api: httpx.Client) -> None:
         assert api.get(f"/api/v1/orders/{response.json()['id']}").json()["total"] == expected
     # sums computed by a client from the served strings stay exact
     tenths = [
-        api.post("/api/v1/orders", json={"customer": customer["id"], "total": "0.1"}).json()["total"]
-        for _ in range(3)
+        api.post("/api/v1/orders", json={"customer": customer["id"], "total": "0.1"}).json()["total"] for _ in range(3)
     ]
     assert sum(Decimal(t) for t in tenths) == Decimal("0.3")
 
@@ -392,9 +389,7 @@ def test_metrics_exposition(api: httpx.Client, tmp_path: Path) -> None:
     assert 'route="/api/v1/customers/424242"' not in text
     assert 'route="<unmatched>"' in text
     assert "/definitely/not/here" not in text
-    assert (
-        'pim_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/customers"}' in text
-    )
+    assert 'pim_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/customers"}' in text
     model = load_model(SHOP_MODEL)
     assert f'pim_model_info{{digest="{model.digest}",domain="shop",version="1.0.0"}} 1.0' in text
     assert "process_resident_memory_bytes" in text
@@ -408,7 +403,5 @@ def test_metrics_exposition(api: httpx.Client, tmp_path: Path) -> None:
     assert set(rows) == {"Customer", "Order", "图书"}
     promtool = Path("/usr/bin/promtool")
     if promtool.exists():
-        check = subprocess.run(
-            [str(promtool), "check", "metrics"], input=text, capture_output=True, text=True
-        )
+        check = subprocess.run([str(promtool), "check", "metrics"], input=text, capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr

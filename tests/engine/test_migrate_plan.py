@@ -75,9 +75,7 @@ def test_required_column_without_default() -> None:
     assert blocked.safety == "blocked"
     assert "3 rows" in blocked.describe()
     with_default = schema(entity("Item", NAME, Attribute("sku", "string", required=False, default="n/a")))
-    assert kinds(plan(OLD, with_default, FakeFacts(row_counts={"Item": 3})).changes) == [
-        ("add_column", "sku", "safe")
-    ]
+    assert kinds(plan(OLD, with_default, FakeFacts(row_counts={"Item": 3})).changes) == [("add_column", "sku", "safe")]
 
 
 def test_dropping_data_is_destructive_only_when_there_is_data() -> None:
@@ -131,9 +129,7 @@ def test_tightening_rules_over_existing_values_is_destructive() -> None:
         )
     )
     new = schema(entity("Item", Attribute("s", "enum", enum=("a",)), Attribute("t", "string", max_length=3)))
-    facts = FakeFacts(
-        null_counts={("Item", "s"): 1}, off_enum={("Item", "s"): 2}, too_long={("Item", "t"): 1}
-    )
+    facts = FakeFacts(null_counts={("Item", "s"): 1}, off_enum={("Item", "s"): 2}, too_long={("Item", "t"): 1})
     result = Plan(plan(old, new, facts).changes)
     assert kinds(result.changes) == [
         ("require_column", "s", "destructive"),

@@ -34,9 +34,7 @@ def fake_node(crds: Cluster) -> str:
 
 
 @pytest.fixture(scope="session")
-def operator(
-    crds: Cluster, fake_node: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OperatorProcess]:
+def operator(crds: Cluster, fake_node: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
     proc = OperatorProcess(
         crds.kubeconfig,
         tmp_path_factory.mktemp("operator"),

@@ -100,6 +100,4 @@ class OperatorProcess:
 
     def writes(self) -> float:
         """API requests that can change state: the number a no-op resync must not move."""
-        return sum(
-            self.metric("pim_operator_api_requests_total", verb=v) for v in ("POST", "PUT", "PATCH", "DELETE")
-        )
+        return sum(self.metric("pim_operator_api_requests_total", verb=v) for v in ("POST", "PUT", "PATCH", "DELETE"))

@@ -53,8 +53,31 @@ def test_summarize_names_the_first_failing_condition(conds, expected):
     assert (ready.status, ready.reason) == expected
 
 
-def test_transitions_report_status_or_reason_changes_only():
-    before = cond.merge(None, [C("A", "True", "R"), C("B", "False", "S")], generation=1, now="t")
-    after = cond.merge(before, [C("A", "True", "R", "new msg"), C("B", "False", "T")], generation=1, now="t")
-    assert [c["type"] for c in cond.transitions(before, after)] == ["B"]
-    assert [c["type"] for c in cond.transitions(None, after)] == ["A", "B"]
+def events(before, after, types=("Ready", "Degraded", "ModelResolved")):
+    b = cond.merge(None, before, generation=1, now="t") if before is not None else None
+    a = cond.merge(b, after, generation=1, now="t")
+    return [(c["type"], c["reason"], good) for c, good in cond.noteworthy(b, a, types)]
+
+
+def test_a_new_object_settling_is_not_news():
+    settled = [
+        C("ModelResolved", "True", "Resolved"),
+        C("Degraded", "False", "AsExpected"),
+        C("Ready", "True", "Ready"),
+    ]
+    assert events(None, settled) == []
+    assert events(None, [C("Ready", "False", "RollingOut")]) == []
+
+
+def test_going_wrong_changing_what_is_wrong_and_recovering_are_news():
+    ok = [C("Degraded", "False", "AsExpected"), C("Ready", "True", "Ready")]
+    crash = [C("Degraded", "True", "CrashLoopBackOff"), C("Ready", "False", "CrashLoopBackOff")]
+    oom = [C("Degraded", "True", "OOMKilled"), C("Ready", "False", "OOMKilled")]
+    assert events(ok, crash) == [("Degraded", "CrashLoopBackOff", False), ("Ready", "CrashLoopBackOff", False)]
+    assert events(crash, oom) == [("Degraded", "OOMKilled", False)]  # Ready stayed False
+    assert events(oom, ok) == [("Degraded", "AsExpected", True), ("Ready", "Ready", True)]
+    assert events(None, [C("ModelResolved", "False", "ModelNotFound")]) == [("ModelResolved", "ModelNotFound", False)]
+
+
+def test_only_the_asked_types_are_reported():
+    assert events([C("Available", "True", "x")], [C("Available", "False", "y")]) == []

@@ -13,9 +13,7 @@ def test_server_defaults_do_not_count_as_drift():
         "metadata": {"resourceVersion": "7"},
         "spec": {
             "progressDeadlineSeconds": 600,
-            "template": {
-                "spec": {"containers": [{"name": "engine", "image": "e:1", "terminationMessagePath": "/x"}]}
-            },
+            "template": {"spec": {"containers": [{"name": "engine", "image": "e:1", "terminationMessagePath": "/x"}]}},
         },
     }
     assert satisfies(live, desired)

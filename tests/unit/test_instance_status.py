@@ -37,10 +37,7 @@ def test_available_and_progressing_from_the_deployment():
     assert available(dep(), SPEC).status == "True"
     assert available(dep(ready=0), SPEC).reason == "NoReadyReplicas"
     assert available(None, SPEC).status == "Unknown"
-    assert (
-        available(dep(), InstanceSpec.from_spec({"modelRef": {"name": "m"}, "suspend": True})).reason
-        == "Suspended"
-    )
+    assert available(dep(), InstanceSpec.from_spec({"modelRef": {"name": "m"}, "suspend": True})).reason == "Suspended"
     assert (progressing(dep()).status, progressing(dep()).reason) == ("False", "Complete")
     assert progressing(dep(observed=1)).reason == "RollingOut"
     assert progressing(dep(updated=1, total=3)).reason == "RollingOut"

@@ -52,9 +52,7 @@ def test_relative_paths_resolve_against_the_kubeconfig(tmp_path):
         {
             "current-context": "a",
             "contexts": [{"name": "a", "context": {"cluster": "c", "user": "u"}}],
-            "clusters": [
-                {"name": "c", "cluster": {"server": "https://x", "certificate-authority": "pki/ca.crt"}}
-            ],
+            "clusters": [{"name": "c", "cluster": {"server": "https://x", "certificate-authority": "pki/ca.crt"}}],
             "users": [{"name": "u", "user": {"client-certificate": "pki/u.crt", "client-key": "/abs/u.key"}}],
         },
     )

@@ -94,12 +94,8 @@ def variations(text: str) -> dict[str, str]:
     return {
         "crlf": text.replace("\n", "\r\n"),
         "tabs": text.replace("\n   - ", "\n\t- "),
-        "heading spaces": text.replace("(SeedBed)\n", "(SeedBed)   \n").replace(
-            "## 数据实体\n", "## 数据实体  \n"
-        ),
-        "full-width mix": text.replace("（必填，唯一）", "(必填,唯一)").replace(
-            "(文本，必填)", "（文本, 必填）"
-        ),
+        "heading spaces": text.replace("(SeedBed)\n", "(SeedBed)   \n").replace("## 数据实体\n", "## 数据实体  \n"),
+        "full-width mix": text.replace("（必填，唯一）", "(必填,唯一)").replace("(文本，必填)", "（文本, 必填）"),
         "blank lines": text.replace("\n\n", "\n\n\n"),
     }
 
@@ -185,9 +181,7 @@ HEAD = "# Shop\n\n## 业务实体\n\n### 订单\n"
         ("一些说明\n\n### 客户\n- 名称\n", "entity 订单", 5, "lists no attributes"),
     ],
 )
-def test_errors_name_file_element_and_line(
-    tmp_path: Path, body: str, element: str, line: int, reason: str
-) -> None:
+def test_errors_name_file_element_and_line(tmp_path: Path, body: str, element: str, line: int, reason: str) -> None:
     error, path = load_error(tmp_path, HEAD + body)
     assert (error.source, error.element, error.line) == (str(path), element, line)
     assert reason in str(error)
@@ -201,9 +195,7 @@ def test_no_entities(tmp_path: Path) -> None:
 
 
 def test_bad_mermaid_line(tmp_path: Path) -> None:
-    text = (
-        HEAD + "- 名称\n\n## 业务流程\n\n### 下单\n\n```mermaid\nflowchart TD\n    A[开始] --> B{检查\n```\n"
-    )
+    text = HEAD + "- 名称\n\n## 业务流程\n\n### 下单\n\n```mermaid\nflowchart TD\n    A[开始] --> B{检查\n```\n"
     error, path = load_error(tmp_path, text)
     assert (error.source, error.element, error.line) == (str(path), "flow 下单", 14)
     assert "unclosed '{'" in str(error)

@@ -34,9 +34,7 @@ def test_promtool_accepts_the_operator_metrics():
     promtool = shutil.which("promtool")
     if promtool is None:
         if os.environ.get("CI"):
-            pytest.fail(
-                "promtool is missing: CI installs Debian's prometheus package (hack/ci/system-deps.sh)"
-            )
+            pytest.fail("promtool is missing: CI installs Debian's prometheus package (hack/ci/system-deps.sh)")
         pytest.skip("promtool not installed (Debian package prometheus)")
     metrics.RECONCILES.labels(kind="PimInstance", result="success").inc()
     metrics.API_REQUESTS.labels(verb="GET", kind="Pod", code="200").inc()

@@ -8,9 +8,7 @@ from pim_operator.reconciler.piminstance.ports import conflict
 pytestmark = pytest.mark.unit
 
 
-def inst(
-    name: str, created: str, node_port: int | None, service_type: str = "NodePort", ns: str = "a"
-) -> dict:
+def inst(name: str, created: str, node_port: int | None, service_type: str = "NodePort", ns: str = "a") -> dict:
     spec = {"modelRef": {"name": "m"}, "serviceType": service_type}
     if node_port is not None:
         spec["nodePort"] = node_port

@@ -7,9 +7,7 @@ from pim_operator.probe.health import evaluate, pod_problems
 pytestmark = pytest.mark.unit
 
 
-def pod(
-    name: str, *, waiting: str | None = None, last: str | None = None, unschedulable: bool = False
-) -> dict:
+def pod(name: str, *, waiting: str | None = None, last: str | None = None, unschedulable: bool = False) -> dict:
     cs: dict = {"name": "engine", "state": {}, "lastState": {}}
     if waiting:
         cs["state"] = {"waiting": {"reason": waiting, "message": f"{waiting} details"}}
@@ -28,9 +26,7 @@ def by_type(conds):
 
 
 def test_crashloop_is_degraded_with_its_reason_and_last_exit():
-    conds, health = evaluate(
-        [pod("p1", waiting="CrashLoopBackOff", last="Error")], None, desired=1, suspended=False
-    )
+    conds, health = evaluate([pod("p1", waiting="CrashLoopBackOff", last="Error")], None, desired=1, suspended=False)
     c = by_type(conds)
     assert (c["Degraded"].status, c["Degraded"].reason) == ("True", "CrashLoopBackOff")
     assert "p1" in c["Degraded"].message

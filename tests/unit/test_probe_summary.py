@@ -16,9 +16,7 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "pim_http_requests_total", "r", ["method", "route", "status"], registry=self.registry
-        )
+        self.requests = Counter("pim_http_requests_total", "r", ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram(
             "pim_http_request_duration_seconds",
             "l",

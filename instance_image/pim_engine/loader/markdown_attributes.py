@@ -26,9 +26,7 @@ from pim_engine.model import Attribute
 
 _OPEN, _CLOSE = "(（[【", ")）]】"
 _OPTIONAL = re.compile(r"^(?:可选|选填|非必填|非必须|可空|可为空|optional|nullable|not required)$", re.I)
-_REQUIRED = re.compile(
-    r"^(?:且?必须填写|且?必填|必须|必需|必要|非空|不能为空|required|mandatory|not null)$", re.I
-)
+_REQUIRED = re.compile(r"^(?:且?必须填写|且?必填|必须|必需|必要|非空|不能为空|required|mandatory|not null)$", re.I)
 _UNIQUE = re.compile(r"唯一|^unique$", re.I)
 _PRIMARY = re.compile(r"^(?:主键|primary[ _]?key|pk)$", re.I)
 _AUTO_INC = re.compile(r"^(?:自增|自动递增|自增长|auto[ _]?increment|autoincrement|serial)$", re.I)
@@ -147,11 +145,7 @@ def read_attribute_line(text: str, line: int, where: Locator, entity: str) -> At
     name, rest = match["name"].strip(), (match["rest"] or "").strip()
     if name and name[-1] in ":：":
         name, rest = name[:-1].strip(), ":" + rest
-    name = (
-        re.sub(r"\s+", "_", name.strip("`* "))
-        if re.fullmatch(r"[A-Za-z0-9_ ]+", name)
-        else name.replace(" ", "")
-    )
+    name = re.sub(r"\s+", "_", name.strip("`* ")) if re.fullmatch(r"[A-Za-z0-9_ ]+", name) else name.replace(" ", "")
     name = "id" if name.lower() == "id" else name
     draft = AttributeDraft(name=name, line=line)
     group = _bracket(rest)
@@ -309,27 +303,19 @@ def _enum_from_description(name: str, description: str) -> tuple[str, ...] | Non
 def _inferred_type(name: str, description: str) -> str:
     """A type for an attribute written without one, from the words of its name."""
     lowered = name.lower()
-    if (
-        description.startswith("是否")
-        or name.startswith("是否")
-        or re.match(r"^(?:is|has|can)(?:_|[A-Z])", name)
-    ):
+    if description.startswith("是否") or name.startswith("是否") or re.match(r"^(?:is|has|can)(?:_|[A-Z])", name):
         return "boolean"
-    if (
-        name.endswith(("时间", "时刻"))
-        or lowered.endswith(("_at", "timestamp", "time"))
-        or name.endswith("At")
-    ):
+    if name.endswith(("时间", "时刻")) or lowered.endswith(("_at", "timestamp", "time")) or name.endswith("At"):
         return "datetime"
     if name.endswith(("日期", "生日")) or lowered.endswith("date"):
         return "date"
-    if name.endswith(
-        ("数量", "次数", "天数", "人数", "个数", "年份", "年龄", "浏览量", "数")
-    ) or lowered.endswith(("count", "quantity", "age", "year")):
+    if name.endswith(("数量", "次数", "天数", "人数", "个数", "年份", "年龄", "浏览量", "数")) or lowered.endswith(
+        ("count", "quantity", "age", "year")
+    ):
         return "integer"
-    if name.endswith(
-        ("金额", "费用", "价格", "单价", "价", "费", "罚金", "余额", "总额")
-    ) or lowered.endswith(("price", "amount", "total", "balance", "cost", "fee")):
+    if name.endswith(("金额", "费用", "价格", "单价", "价", "费", "罚金", "余额", "总额")) or lowered.endswith(
+        ("price", "amount", "total", "balance", "cost", "fee")
+    ):
         return "decimal"
     if name.endswith(("率", "比例", "概率", "百分比")) or lowered.endswith(("rate", "ratio", "percent")):
         return "float"
@@ -382,11 +368,7 @@ def finish_attribute(
     if trailing and draft.type is None and draft.reference is None:
         probe = AttributeDraft(name=draft.name, line=draft.line)
         understood = _apply_tokens(probe, split_top(trailing[1]), hard=False)
-        if (
-            understood
-            and probe.enum is None
-            and (probe.reference is None or _resolve(probe.reference, entities))
-        ):
+        if understood and probe.enum is None and (probe.reference is None or _resolve(probe.reference, entities)):
             _apply_tokens(draft, split_top(trailing[1]), hard=True)
             description = description[: trailing.start()].strip()
     spec = draft.type

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]*(?P<title>[^#\s].*?)?[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
-_ITEM = re.compile(
-    r"^(?P<indent>\s*)(?P<marker>[-*+•·]\s+|\d+[.)]\s+|\d+、\s*|[（(]\d+[)）]\s*)(?P<text>.*)$"
-)
+_ITEM = re.compile(r"^(?P<indent>\s*)(?P<marker>[-*+•·]\s+|\d+[.)]\s+|\d+、\s*|[（(]\d+[)）]\s*)(?P<text>.*)$")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -98,13 +96,9 @@ def parse_document(text: str) -> Document:
         number = index + 1
         fence = _FENCE.match(raw)
         if fence:
-            closing = re.compile(
-                r"^\s*" + re.escape(fence["fence"][0]) + "{" + str(len(fence["fence"])) + r",}\s*$"
-            )
+            closing = re.compile(r"^\s*" + re.escape(fence["fence"][0]) + "{" + str(len(fence["fence"])) + r",}\s*$")
             body_end = next((j for j in range(index + 1, len(lines)) if closing.match(lines[j])), len(lines))
-            builder.add(
-                Code(line=number + 1, lang=fence["lang"].lower(), text="\n".join(lines[index + 1 : body_end]))
-            )
+            builder.add(Code(line=number + 1, lang=fence["lang"].lower(), text="\n".join(lines[index + 1 : body_end])))
             index = body_end + 1
             continue
         heading = _HEADING.match(raw)
@@ -156,9 +150,7 @@ class _BlockBuilder:
         if item and not re.fullmatch(r"[-*_]{3,}", stripped.replace(" ", "")):
             self._end_para()
             indent = len(item["indent"].replace("\u3000", "  "))
-            self.items.append(
-                Item(number, indent, item["text"].strip(), item["marker"].strip()[0] not in "-*+•·")
-            )
+            self.items.append(Item(number, indent, item["text"].strip(), item["marker"].strip()[0] not in "-*+•·"))
             self.blank = False
             return
         if self.items and raw[:1].isspace():

@@ -115,12 +115,8 @@ _METHOD_CONTAINERS = {
     "功能列表",
     "api",
 }
-_LABEL = re.compile(
-    r"^(?:\*\*|__)?\s*(?P<label>[^*_:：]{1,24}?)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<rest>.*)$"
-)
-_KEY_LINE = re.compile(
-    r"^(?:\*\*|__)?\s*(?P<key>[\w ]+?)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<value>\S.*)$"
-)
+_LABEL = re.compile(r"^(?:\*\*|__)?\s*(?P<label>[^*_:：]{1,24}?)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<rest>.*)$")
+_KEY_LINE = re.compile(r"^(?:\*\*|__)?\s*(?P<key>[\w ]+?)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<value>\S.*)$")
 
 
 def _clean(title: str) -> str:
@@ -271,9 +267,7 @@ def _front_matter(doc: Document, where: Locator) -> dict[str, object]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = doc.front_matter_line + mark.line if mark else doc.front_matter_line
-        raise where.error(
-            f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}", line=line
-        ) from None
+        raise where.error(f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}", line=line) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -343,9 +337,7 @@ def _visit_entity(section: Section, drafts: list[_EntityDraft], where: Locator) 
     if title in _SKIP_LABELS or title in {"实体关系", "relationships", "关系图", "er图", "er diagram"}:
         return
     labelled = [
-        c
-        for c in section.children
-        if _clean(c.title).lower() in _ATTRIBUTE_LABELS | _SKIP_LABELS | _CONSTRAINT_LABELS
+        c for c in section.children if _clean(c.title).lower() in _ATTRIBUTE_LABELS | _SKIP_LABELS | _CONSTRAINT_LABELS
     ]
     if _has_attributes(section) or labelled:
         name, alias = split_alias(section.title)
@@ -354,11 +346,7 @@ def _visit_entity(section: Section, drafts: list[_EntityDraft], where: Locator) 
         for child in labelled:
             label = _clean(child.title).lower()
             mode = (
-                "attributes"
-                if label in _ATTRIBUTE_LABELS
-                else "constraints"
-                if label in _CONSTRAINT_LABELS
-                else "skip"
+                "attributes" if label in _ATTRIBUTE_LABELS else "constraints" if label in _CONSTRAINT_LABELS else "skip"
             )
             _read_entity_body(draft, child.blocks, mode)
         drafts.append(draft)
@@ -490,9 +478,7 @@ def _service(section: Section, name: str, alias: str | None, context: _Context) 
             if labelled and labelled[0] in _METHOD_CONTAINERS:
                 continue
             description.append(
-                labelled[1]
-                if labelled and labelled[0] in _DESCRIPTION_LABELS
-                else block.text.replace("**", "")
+                labelled[1] if labelled and labelled[0] in _DESCRIPTION_LABELS else block.text.replace("**", "")
             )
         elif isinstance(block, ItemList):
             methods.extend(_method_item(item, name, context) for item in block.items)
@@ -505,9 +491,7 @@ def _service(section: Section, name: str, alias: str | None, context: _Context) 
                 methods.extend(_method_section(grandchild, name, context))
         else:
             methods.extend(_method_section(child, name, context))
-    return Service(
-        name=name, description=" ".join(d for d in description if d), methods=tuple(_dedupe(methods))
-    )
+    return Service(name=name, description=" ".join(d for d in description if d), methods=tuple(_dedupe(methods)))
 
 
 def _dedupe(methods: list[Method]) -> list[Method]:
@@ -630,18 +614,13 @@ def _method_section(section: Section, service: str, context: _Context) -> list[M
             flow_name = f"{service}.{name}"
             _add_flow(context, flow_name, block, " ".join(parts.description))
             parts.flow = parts.flow or flow_name
-    names = (
-        [n.strip() for n in name.split("/")]
-        if re.fullmatch(r"[A-Za-z_]\w*(?:/[A-Za-z_]\w*)+", name)
-        else [name]
-    )
+    names = [n.strip() for n in name.split("/")] if re.fullmatch(r"[A-Za-z_]\w*(?:/[A-Za-z_]\w*)+", name) else [name]
     return [_make_method(n, parts, service, context) for n in names]
 
 
 def _make_method(name: str, parts: _MethodParts, service: str, context: _Context) -> Method:
     rule_ids = tuple(
-        context.add_rule(f"{service}.{name}.{number}", text)
-        for number, text in enumerate(parts.rules, start=1)
+        context.add_rule(f"{service}.{name}.{number}", text) for number, text in enumerate(parts.rules, start=1)
     )
     return Method(
         name=name,
@@ -667,9 +646,7 @@ def _add_flow(context: _Context, name: str, block: Code, description: str) -> No
     try:
         graph = parse_flowchart(block.text)
     except MermaidError as exc:
-        raise context.where.error(
-            f"diagram: {exc}", element=f"flow {name}", line=block.line + exc.offset
-        ) from None
+        raise context.where.error(f"diagram: {exc}", element=f"flow {name}", line=block.line + exc.offset) from None
     taken = {f.name for f in context.flows}
     unique, number = name, 2
     while unique in taken:

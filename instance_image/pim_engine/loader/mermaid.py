@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pim_engine.model import FlowEdge, FlowStep
 
 _HEADER = re.compile(r"^(?:flowchart|graph)\b", re.I)
-_SKIP = re.compile(
-    r"^(?:style|classDef|class|linkStyle|click|direction|subgraph|accTitle|accDescr)\s|^end$|^%%"
-)
+_SKIP = re.compile(r"^(?:style|classDef|class|linkStyle|click|direction|subgraph|accTitle|accDescr)\s|^end$|^%%")
 _ID = re.compile(r"[\w.$]+")
 #: (opening, closing, shape) with longer openings first so ``([`` wins over ``(``.
 _SHAPES: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -82,9 +80,7 @@ class Graph:
 
 
 def is_flowchart(text: str) -> bool:
-    first = next(
-        (ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("%%")), ""
-    )
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("%%")), "")
     return bool(_HEADER.match(first))
 
 

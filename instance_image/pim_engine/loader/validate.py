@@ -135,9 +135,7 @@ def build_attribute(
     element = entity_element(entity, name)
     check_name(name, "attribute", where, element=entity_element(entity), line=line)
     if attr_type not in TYPES:
-        raise where.error(
-            f"unknown type {attr_type!r}; allowed types: {', '.join(TYPES)}", element=element, line=line
-        )
+        raise where.error(f"unknown type {attr_type!r}; allowed types: {', '.join(TYPES)}", element=element, line=line)
     values: tuple[str, ...] | None = None
     if attr_type == "enum":
         values = tuple(str(v).strip() for v in (enum or ()) if str(v).strip())
@@ -155,9 +153,7 @@ def build_attribute(
         raise where.error(f"reference target given for a {attr_type} attribute", element=element, line=line)
     if max_length is not None:
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= 0:
-            raise where.error(
-                f"max_length {max_length!r} is not a positive integer", element=element, line=line
-            )
+            raise where.error(f"max_length {max_length!r} is not a positive integer", element=element, line=line)
         if attr_type not in ("string", "text"):
             raise where.error(f"max_length given for a {attr_type} attribute", element=element, line=line)
     try:
@@ -167,9 +163,7 @@ def build_attribute(
     if values is not None and value is not None and value not in values:
         raise where.error(f"default {value!r} is not one of {', '.join(values)}", element=element, line=line)
     if max_length is not None and isinstance(value, str) and len(value) > max_length:
-        raise where.error(
-            f"default {value!r} is longer than max_length {max_length}", element=element, line=line
-        )
+        raise where.error(f"default {value!r} is longer than max_length {max_length}", element=element, line=line)
     if auto_increment and attr_type != "integer":
         raise where.error(f"auto_increment on a {attr_type} attribute", element=element, line=line)
     if (auto_now or auto_now_add) and attr_type not in ("date", "time", "datetime"):

@@ -181,8 +181,7 @@ def _model(data: YMap, where: Locator) -> Model:
         description=_text(data.get("description")),
         entities=entities,
         services=[
-            _service(n, s, ln, where)
-            for n, s, ln in _named_items(data.get("services"), "services", data, where)
+            _service(n, s, ln, where) for n, s, ln in _named_items(data.get("services"), "services", data, where)
         ],
         flows=[_flow(n, s, ln, where) for n, s, ln in _named_items(data.get("flows"), "flows", data, where)],
         rules=_rules(data.get("rules"), data, where),
@@ -269,14 +268,11 @@ def _attribute(
         spec_map.line, spec_map.key_lines, spec_map.value_lines, spec_map.raw = line, {}, {}, {}
         spec = spec_map
     if not isinstance(spec, YMap):
-        raise where.error(
-            "an attribute must be a type name or a mapping with 'type'", element=element, line=line
-        )
+        raise where.error("an attribute must be a type name or a mapping with 'type'", element=element, line=line)
     unknown = sorted(set(spec) - _ATTRIBUTE_KEYS - _CONSTRAINT_KEYS)
     if unknown:
         raise where.error(
-            f"unknown key {unknown[0]!r}; expected one of "
-            + ", ".join(sorted(_ATTRIBUTE_KEYS | _CONSTRAINT_KEYS)),
+            f"unknown key {unknown[0]!r}; expected one of " + ", ".join(sorted(_ATTRIBUTE_KEYS | _CONSTRAINT_KEYS)),
             element=element,
             line=spec.at(unknown[0]),
         )
@@ -300,9 +296,7 @@ def _attribute(
         values = split_values(values)
     elif values is not None and not isinstance(values, list):
         raise where.error(f"'{values_key}' must be a list", element=element, line=spec.at(values_key))
-    ref_key = next(
-        (k for k in ("reference", "ref", "references", "foreign_key", "target") if k in spec), None
-    )
+    ref_key = next((k for k in ("reference", "ref", "references", "foreign_key", "target") if k in spec), None)
     reference = _text(spec.get(ref_key)) if ref_key else None
     type_text = _text(spec.get("type"))
     type_line = spec.at("type")
@@ -323,9 +317,7 @@ def _attribute(
         reference = entities.get(reference, reference)
     else:
         reference = parsed.reference
-    max_length = next(
-        (spec[k] for k in ("max_length", "maxLength", "max_len") if k in spec), parsed.max_length
-    )
+    max_length = next((spec[k] for k in ("max_length", "maxLength", "max_len") if k in spec), parsed.max_length)
     required = flag("required")
     if required is None:
         optional, nullable = flag("optional"), flag("nullable")
@@ -354,10 +346,7 @@ def _attribute(
 def _service(name: str, spec: Any, line: int, where: Locator) -> Service:
     if not isinstance(spec, YMap):
         raise where.error("a service must be a mapping with 'methods'", element=f"service {name}", line=line)
-    methods = [
-        _method(n, m, ln, name, where)
-        for n, m, ln in _named_items(spec.get("methods"), "methods", spec, where)
-    ]
+    methods = [_method(n, m, ln, name, where) for n, m, ln in _named_items(spec.get("methods"), "methods", spec, where)]
     return Service(name=name, description=_text(spec.get("description")), methods=tuple(methods))
 
 
@@ -388,9 +377,7 @@ def _method(name: str, spec: Any, line: int, service: str, where: Locator) -> Me
             else:
                 raise where.error("each parameter needs a 'name'", element=element, line=item_line)
     elif raw is not None:
-        raise where.error(
-            "'parameters' must be a mapping or a list", element=element, line=spec.at("parameters")
-        )
+        raise where.error("'parameters' must be a mapping or a list", element=element, line=spec.at("parameters"))
     rules = spec.get("rules")
     rules = [] if rules is None else rules
     if not isinstance(rules, list):

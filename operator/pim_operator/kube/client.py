@@ -23,9 +23,7 @@ FIELD_MANAGER = "pim-operator"
 class ApiError(RuntimeError):
     """A non-2xx answer from the API server, with its Status reason and message."""
 
-    def __init__(
-        self, status: int, reason: str, message: str, details: Mapping[str, Any] | None = None
-    ) -> None:
+    def __init__(self, status: int, reason: str, message: str, details: Mapping[str, Any] | None = None) -> None:
         self.status = status
         self.reason = reason
         self.message = message
@@ -47,9 +45,7 @@ class ApiError(RuntimeError):
 
 
 class KubeClient:
-    def __init__(
-        self, config: ClusterConfig, *, field_manager: str = FIELD_MANAGER, timeout: float = 30.0
-    ) -> None:
+    def __init__(self, config: ClusterConfig, *, field_manager: str = FIELD_MANAGER, timeout: float = 30.0) -> None:
         self.config = config
         self.field_manager = field_manager
         self._http = httpx.AsyncClient(
@@ -153,9 +149,7 @@ class KubeClient:
 
     async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         kind = resources.of(dict(obj))
-        resp = await self._request(
-            "POST", kind.path(obj["metadata"].get("namespace")), kind=kind.kind, body=obj
-        )
+        resp = await self._request("POST", kind.path(obj["metadata"].get("namespace")), kind=kind.kind, body=obj)
         if resp.is_error:
             raise ApiError.from_response(resp)
         return resp.json()

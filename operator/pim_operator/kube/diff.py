@@ -35,9 +35,7 @@ _SUFFIX = {
 def satisfies(live: Any, desired: Any) -> bool:
     """True when every field in ``desired`` has the same value in ``live``."""
     if isinstance(desired, Mapping):
-        return isinstance(live, Mapping) and all(
-            k in live and satisfies(live[k], v) for k, v in desired.items()
-        )
+        return isinstance(live, Mapping) and all(k in live and satisfies(live[k], v) for k, v in desired.items())
     if isinstance(desired, list):
         return (
             isinstance(live, list)

@@ -40,9 +40,7 @@ def pod_problems(pods: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
                 extra = f" (last exit: {last.get('reason')}, code {last.get('exitCode')})" if last else ""
                 found.append((waiting["reason"], f"pod {name}: {waiting.get('message', '')}{extra}".strip()))
             elif last.get("reason") == "OOMKilled":
-                found.append(
-                    ("OOMKilled", f"pod {name}: container was OOMKilled; raise spec.resources.limits.memory")
-                )
+                found.append(("OOMKilled", f"pod {name}: container was OOMKilled; raise spec.resources.limits.memory"))
     order = {r: i for i, r in enumerate(("OOMKilled", *BAD_WAITING))}
     return sorted(found, key=lambda rm: order.get(rm[0], len(order)))
 
@@ -79,9 +77,7 @@ def evaluate(
     if problems:
         reason, message = problems[0]
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        healthy = cond.Condition(
-            "Healthy", cond.FALSE if healthy_n == 0 else cond.TRUE, reason, message + more
-        )
+        healthy = cond.Condition("Healthy", cond.FALSE if healthy_n == 0 else cond.TRUE, reason, message + more)
         degraded = cond.Condition("Degraded", cond.TRUE, reason, message + more)
     elif failing:
         msg = "; ".join(failing[:3])

@@ -51,6 +51,15 @@ def merge(
     return out
 
 
+def is_good(type_: str, status: str, reason: str = "") -> bool:
+    """Whether a condition is in its good state (see :func:`summarize` for the two inverted ones)."""
+    if type_ == "Degraded":
+        return status == FALSE
+    if type_ == "Progressing":
+        return status == FALSE and reason == "Complete"
+    return status == TRUE
+
+
 def summarize(conditions: Sequence[Condition], *, ready_type: str = "Ready") -> Condition:
     """Ready: True when every other condition is in its good state, else the first that is not.
 
@@ -59,13 +68,7 @@ def summarize(conditions: Sequence[Condition], *, ready_type: str = "Ready") -> 
     running, or one that failed, keeps the instance from being Ready).
     """
     for cond in conditions:
-        if cond.type == "Degraded":
-            bad = cond.status == TRUE
-        elif cond.type == "Progressing":
-            bad = not (cond.status == FALSE and cond.reason == "Complete")
-        else:
-            bad = cond.status != TRUE
-        if bad:
+        if not is_good(cond.type, cond.status, cond.reason):
             status = UNKNOWN if cond.status == UNKNOWN else FALSE
             return Condition(ready_type, status, cond.reason, cond.message)
     return Condition(ready_type, TRUE, "Ready", "")
@@ -75,9 +78,29 @@ def find(conditions: Sequence[Mapping[str, Any]] | None, type_: str) -> Mapping[
     return next((c for c in conditions or () if c.get("type") == type_), None)
 
 
-def transitions(
-    before: Sequence[Mapping[str, Any]] | None, after: Sequence[Mapping[str, Any]]
-) -> list[Mapping[str, Any]]:
-    """Conditions whose status or reason changed: each is worth a Kubernetes Event."""
-    old = {c.get("type"): (c.get("status"), c.get("reason")) for c in before or ()}
-    return [c for c in after if old.get(c["type"]) != (c["status"], c["reason"])]
+def noteworthy(
+    before: Sequence[Mapping[str, Any]] | None, after: Sequence[Mapping[str, Any]], types: Iterable[str]
+) -> list[tuple[Mapping[str, Any], bool]]:
+    """Transitions worth a Kubernetes Event, each with whether it is good news.
+
+    News is a condition going wrong, changing what is wrong, or recovering; and Ready flipping.
+    A new object whose conditions start out good, or settle through the usual steps, is not news:
+    a thousand instances created at once must not mean several thousand Events.
+    """
+    old = {c.get("type"): c for c in before or ()}
+    out: list[tuple[Mapping[str, Any], bool]] = []
+    for c in after:
+        if c["type"] not in types:
+            continue
+        prev = old.get(c["type"])
+        good = is_good(c["type"], c["status"], c["reason"])
+        if c["type"] == "Ready":
+            if prev is not None and prev.get("status") != c["status"]:
+                out.append((c, good))
+            continue
+        was_good = prev is None or is_good(prev["type"], prev.get("status", ""), prev.get("reason", ""))
+        if not good and (was_good or prev.get("reason") != c["reason"]):
+            out.append((c, False))
+        elif good and not was_good:
+            out.append((c, True))
+    return out

@@ -13,9 +13,7 @@ def _claim(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(meta.get("creationTimestamp") or ""), meta.get("namespace") or "", meta["name"])
 
 
-def conflict(
-    instance: Mapping[str, Any], spec: InstanceSpec, others: Iterable[Mapping[str, Any]]
-) -> str | None:
+def conflict(instance: Mapping[str, Any], spec: InstanceSpec, others: Iterable[Mapping[str, Any]]) -> str | None:
     """A message naming the instance that holds this one's nodePort, or None if the port is free."""
     if spec.node_port is None or spec.service_type == "ClusterIP":
         return None

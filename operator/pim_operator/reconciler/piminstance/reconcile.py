@@ -33,6 +33,7 @@ from pim_operator.reconciler.piminstance.status import make_status, status_chang
 from pim_operator.reconciler.pimmodel.reconcile import load_model
 
 log = logging.getLogger(__name__)
+EVENT_CONDITIONS = ("Ready", "ModelResolved", "ResourcesReady", "Healthy", "Degraded")
 APPLIED = cond.Condition("ResourcesReady", cond.TRUE, "Applied", "all children are as desired")
 
 
@@ -42,11 +43,9 @@ async def reconcile(op: Operator, key: Key) -> None:
     if instance is None or instance["metadata"].get("deletionTimestamp"):
         return
     spec = InstanceSpec.from_spec(instance.get("spec") or {})
-    resolution = await _resolve(op, ns, name, spec)
+    resolution = await _resolve(op, instance, spec)
     if resolution.snapshot is None:
-        resources_ready = cond.Condition(
-            "ResourcesReady", cond.FALSE, "WaitingForModel", "no valid model to serve yet"
-        )
+        resources_ready = cond.Condition("ResourcesReady", cond.FALSE, "WaitingForModel", "no valid model to serve yet")
     else:
         resources_ready = await _apply_children(op, instance, spec, resolution)
     deployment = op.child(resources.DEPLOYMENT, ns, names.deployment(name))
@@ -75,7 +74,8 @@ async def reconcile(op: Operator, key: Key) -> None:
     await _write_status(op, instance, status)
 
 
-async def _resolve(op: Operator, ns: str, name: str, spec: InstanceSpec) -> Resolution:
+async def _resolve(op: Operator, instance: Mapping[str, Any], spec: InstanceSpec) -> Resolution:
+    ns, name = instance["metadata"]["namespace"], instance["metadata"]["name"]
     model = op.models.get(ns, spec.model)
     if model is None:
         # The cache may not have listed it yet: a wrong "not found" would only mislead, so ask.
@@ -84,8 +84,9 @@ async def _resolve(op: Operator, ns: str, name: str, spec: InstanceSpec) -> Reso
             op.models.put(model)
     loaded = await load_model(op, model) if model is not None else None
     cm = op.child(resources.CONFIGMAP, ns, names.configmap(name))
-    if cm is None:
+    if cm is None and (instance.get("status") or {}).get("modelDigest"):
         # What runs now decides whether a model change is safe: never guess it from a cold cache.
+        # (An instance whose status names no digest has never had a snapshot written.)
         cm = await op.client.get(resources.CONFIGMAP, ns, names.configmap(name))
         if cm is not None:
             op.children[resources.CONFIGMAP.kind].put(cm)
@@ -179,13 +180,7 @@ async def _write_status(op: Operator, instance: Mapping[str, Any], status: dict[
     if live is None:
         return
     op.instances.put(live)
-    for c in cond.transitions(current.get("conditions"), status["conditions"]):
-        if c["type"] in ("Ready", "ModelResolved", "ResourcesReady", "Healthy", "Degraded"):
-            good = (c["status"] == cond.TRUE) != (c["type"] == "Degraded")
-            await events.emit(
-                op.client,
-                live,
-                "Normal" if good else "Warning",
-                c["reason"],
-                f"{c['type']}={c['status']}: {c['message']}",
-            )
+    for c, good in cond.noteworthy(current.get("conditions"), status["conditions"], EVENT_CONDITIONS):
+        await events.emit(
+            op.client, live, "Normal" if good else "Warning", c["reason"], f"{c['type']}={c['status']}: {c['message']}"
+        )

@@ -49,9 +49,7 @@ def resolve(
         return Resolution(
             current_snapshot,
             current_digest,
-            cond.Condition(
-                "ModelResolved", cond.FALSE, NOT_FOUND, f"PimModel {model_name} not found{keeping}"
-            ),
+            cond.Condition("ModelResolved", cond.FALSE, NOT_FOUND, f"PimModel {model_name} not found{keeping}"),
         )
     if loaded.model is None:
         return Resolution(

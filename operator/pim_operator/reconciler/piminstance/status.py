@@ -14,18 +14,14 @@ def available(deployment: Mapping[str, Any] | None, spec: InstanceSpec) -> cond.
     if spec.suspend:
         return cond.Condition("Available", cond.FALSE, "Suspended", "spec.suspend is true: scaled to zero")
     if deployment is None:
-        return cond.Condition(
-            "Available", cond.UNKNOWN, "DeploymentMissing", "the Deployment does not exist yet"
-        )
+        return cond.Condition("Available", cond.UNKNOWN, "DeploymentMissing", "the Deployment does not exist yet")
     st = deployment.get("status") or {}
     ready = int(st.get("readyReplicas") or 0)
     want = int((deployment.get("spec") or {}).get("replicas") or 0)
     if want == 0:
         return cond.Condition("Available", cond.FALSE, "ScaledToZero", "replicas is 0")
     if ready >= 1:
-        return cond.Condition(
-            "Available", cond.TRUE, "MinimumReplicasAvailable", f"{ready}/{want} replicas ready"
-        )
+        return cond.Condition("Available", cond.TRUE, "MinimumReplicasAvailable", f"{ready}/{want} replicas ready")
     return cond.Condition("Available", cond.FALSE, "NoReadyReplicas", f"0/{want} replicas ready")
 
 

@@ -44,18 +44,27 @@ async def reconcile(op: Operator, key: Key) -> None:
         live = await op.client.patch_status(resources.PIMMODEL, ns, name, status)
         if live is not None:
             op.models.put(live)
-        for c in cond.transitions(current.get("conditions"), status["conditions"]):
-            if c["type"] == "Valid":
-                good = c["status"] == cond.TRUE
-                await events.emit(
-                    op.client,
-                    model,
-                    "Normal" if good else "Warning",
-                    "ModelValid" if good else "ModelInvalid",
-                    c["message"],
-                )
-    for instance in op.instances.using(ns, name):
-        op.enqueue_instance((ns, instance))
+        for c, good in cond.noteworthy(current.get("conditions"), status["conditions"], ("Valid",)):
+            reason = "ModelValid" if good else "ModelInvalid"
+            await events.emit(op.client, model, "Normal" if good else "Warning", reason, c["message"])
+    if _changes_what_instances_serve(current, status, model):
+        for instance in op.instances.using(ns, name):
+            op.enqueue_instance((ns, instance))
+
+
+def _changes_what_instances_serve(
+    before: Mapping[str, Any], after: Mapping[str, Any], model: Mapping[str, Any]
+) -> bool:
+    """Only a new spec, digest or validity concerns the instances; a changed instance count does not.
+
+    Waking every instance on each count change would make creating N instances cost N² reconciles.
+    """
+    if before.get("observedGeneration") != model["metadata"].get("generation"):
+        return True
+    valid = (cond.find(before.get("conditions"), "Valid") or {}), (cond.find(after["conditions"], "Valid") or {})
+    return before.get("digest") != after.get("digest") or any(
+        valid[0].get(k) != valid[1].get(k) for k in ("status", "message")
+    )
 
 
 async def deleted(op: Operator, body: Mapping[str, Any]) -> None:

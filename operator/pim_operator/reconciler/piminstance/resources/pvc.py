@@ -20,8 +20,6 @@ def make_pvc(instance: Mapping[str, Any], spec: InstanceSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": names.child_metadata(
-            instance, names.pvc(name), spec.model, owned=not spec.storage.retain
-        ),
+        "metadata": names.child_metadata(instance, names.pvc(name), spec.model, owned=not spec.storage.retain),
         "spec": body,
     }
