@@ -48,6 +48,8 @@ unit: venv ## pure tests: no cluster, no network
 test-fast: venv ## unit tests and the engine's HTTP tests (real uvicorn, real SQLite)
 	$(PYTEST) -m "not cluster and not e2e" -q --junitxml=build/junit-fast.xml
 
+# The local cluster gets a real node (containerd, kubelet, kube-proxy; needs root) for the e2e tests.
+test-cluster: export PIM_CLUSTER_NODE ?= 1
 test-cluster: venv binaries ## everything that needs the API server (starts the local cluster)
 	$(PYTEST) -m "cluster or e2e" -q --junitxml=build/junit-cluster.xml
 

@@ -328,9 +328,11 @@ def settled(op: OperatorProcess, quiet: float, timeout: float) -> Metrics:
 def run_operator(b: Bench, n: int, result: Result) -> None:
     ns = f"bench-op-{n}"
     b.namespace(ns)
+    logs = b.work / f"operator-{n}"
+    logs.mkdir(exist_ok=True)
     op = OperatorProcess(
         b.kubeconfig,
-        b.work / f"operator-{n}.log",
+        logs,
         "--probe-interval",
         "0",  # kwok pod IPs are fake: never contact them
         "--resync-interval",

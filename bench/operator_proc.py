@@ -7,25 +7,18 @@ process's own metrics, so sampling never depends on the operator answering in ti
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import threading
-import time
 from collections import defaultdict
 from pathlib import Path
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.operator_proc import OperatorProcess as TestOperatorProcess
 
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Metrics:
@@ -62,14 +55,11 @@ def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]
     return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0)}
 
 
-class OperatorProcess:
-    def __init__(self, kubeconfig: Path, log_path: Path, *args: str) -> None:
-        self.kubeconfig = kubeconfig
-        self.log_path = log_path
-        self.args = args
-        self.metrics_port = free_port()
-        self.health_port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+class OperatorProcess(TestOperatorProcess):
+    """The tests' operator process, plus the kernel's view of its memory and CPU."""
+
+    def __init__(self, kubeconfig: Path, log_dir: Path, *args: str) -> None:
+        super().__init__(kubeconfig, log_dir, "--log-format", "json", *args)
         self.peak_rss = 0  # bytes, the largest VmRSS sampled
         self.peak_hwm = 0  # bytes, the kernel's own high-water mark
         self._sampling = threading.Event()
@@ -80,50 +70,12 @@ class OperatorProcess:
         assert self.proc is not None
         return self.proc.pid
 
-    def start(self, timeout: float = 90) -> None:
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
-        env.pop("KUBERNETES_SERVICE_HOST", None)
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "pim_operator",
-                    "--metrics-port",
-                    str(self.metrics_port),
-                    "--health-port",
-                    str(self.health_port),
-                    *self.args,
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"operator exited {self.proc.returncode}; log: {self.log_path}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"operator not healthy after {timeout:g}s; log: {self.log_path}")
-
-    def stop(self) -> None:
+    def stop(self) -> int | None:
         self.stop_sampling()
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+        return super().stop()
 
     def metrics(self) -> Metrics:
-        return Metrics(httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).text)
+        return Metrics(self.metrics_text())
 
     def cpu_seconds(self) -> float:
         """utime + stime of the process so far (fields 14 and 15 of /proc/PID/stat)."""

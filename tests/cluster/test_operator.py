@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from support.pim import apply, condition, events_for, pim_instance, pim_model, status_of, wait_condition
+from support.pim import apply, condition, events_for, patch_spec, pim_instance, pim_model, status_of, wait_condition
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -177,16 +177,7 @@ def test_destructive_model_change_is_refused_unless_allowed(cluster, books):
     assert "Book.price" in c["message"]
     assert "allowDestructiveMigration" in c["message"]
     assert pod_digest(cluster, books, "shop") == before
-    cluster.kubectl(
-        "patch",
-        "pi",
-        "shop",
-        "-n",
-        books,
-        "--type=merge",
-        "-p",
-        '{"spec":{"allowDestructiveMigration":true}}',
-    )
+    patch_spec(cluster, "pi", books, "shop", {"allowDestructiveMigration": True})
     wait_condition(cluster, "pi", books, "shop", "ModelResolved", "True")
     assert pod_digest(cluster, books, "shop") != before
 
@@ -277,10 +268,10 @@ def test_scale_subresource_and_suspend(cluster, books):
     )
     assert scale["status"]["replicas"] == 2
     assert "app.kubernetes.io/instance=shop" in scale["status"]["selector"]
-    cluster.kubectl("patch", "pi", "shop", "-n", books, "--type=merge", "-p", '{"spec":{"suspend":true}}')
+    patch_spec(cluster, "pi", books, "shop", {"suspend": True})
     wait_condition(cluster, "pi", books, "shop", "Ready", "False", "Suspended")
     assert cluster.get("deployment", "shop", "-n", books)["spec"]["replicas"] == 0
-    cluster.kubectl("patch", "pi", "shop", "-n", books, "--type=merge", "-p", '{"spec":{"suspend":false}}')
+    patch_spec(cluster, "pi", books, "shop", {"suspend": False})
     wait_condition(cluster, "pi", books, "shop", "Ready", "True", timeout=90)
 
 
@@ -350,16 +341,7 @@ def test_servicemonitor_only_where_the_crd_exists(cluster, books, operator):
         sm = wait_for(lambda: cluster.get("servicemonitor", "shop", "-n", books), 60, "the ServiceMonitor")
         assert sm["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
         assert sm["metadata"]["ownerReferences"][0]["name"] == "shop"
-        cluster.kubectl(
-            "patch",
-            "pi",
-            "shop",
-            "-n",
-            books,
-            "--type=merge",
-            "-p",
-            '{"spec":{"metrics":{"serviceMonitor":false}}}',
-        )
+        patch_spec(cluster, "pi", books, "shop", {"metrics": {"serviceMonitor": False}})
         wait_for(
             lambda: cluster.kubectl("get", "servicemonitor", "shop", "-n", books, check=False).returncode != 0,
             30,

@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from support.pim import apply, condition, events_for, pim_model, status_of, wait_condition
+from support.pim import apply, condition, events_for, patch_spec, pim_model, status_of, wait_condition
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -193,7 +193,7 @@ def test_model_update_rolls_and_persistent_data_survives(cluster, ns):
 def test_suspend_and_resume_keep_the_data(cluster, ns):
     url = base_url(cluster, ns, "beta")
     rows = count_tasks(url)
-    cluster.kubectl("patch", "pi", "beta", "-n", ns, "--type=merge", "-p", '{"spec":{"suspend":true}}')
+    patch_spec(cluster, "pi", ns, "beta", {"suspend": True})
     wait_condition(cluster, "pi", ns, "beta", "Ready", "False", "Suspended")
     wait_for(
         lambda: not cluster.get("pods", "-n", ns, "-l", "app.kubernetes.io/instance=beta")["items"],
@@ -201,7 +201,7 @@ def test_suspend_and_resume_keep_the_data(cluster, ns):
         "beta's pods to go",
     )
     assert cluster.get("pvc", "beta-data", "-n", ns)["status"]["phase"] == "Bound"
-    cluster.kubectl("patch", "pi", "beta", "-n", ns, "--type=merge", "-p", '{"spec":{"suspend":false}}')
+    patch_spec(cluster, "pi", ns, "beta", {"suspend": False})
     wait_ready(cluster, ns, "beta")
     wait_for(lambda: count_tasks(url) == rows, 60, "the data to be served again")
 

@@ -70,3 +70,8 @@ def pim_instance(ns: str, name: str, model: str, **spec: Any) -> dict[str, Any]:
 
 def events_for(cluster: Cluster, ns: str, name: str) -> list[dict[str, Any]]:
     return cluster.get("events", "-n", ns, "--field-selector", f"involvedObject.name={name}")["items"]
+
+
+def patch_spec(cluster: Cluster, kind: str, ns: str, name: str, spec: dict[str, Any]) -> None:
+    """Merge ``spec`` into the object's spec, as ``kubectl patch --type=merge`` does."""
+    cluster.kubectl("patch", kind, name, "-n", ns, "--type=merge", "-p", json.dumps({"spec": spec}))
