@@ -139,6 +139,7 @@ def test_service_account_may_do_what_the_operator_does(crds: Cluster, release: R
             ("patch", "piminstances.pim.dev/status"),
             ("patch", "pimmodels.pim.dev/status"),
             ("patch", "deployments.apps"),
+            ("create", "deployments.apps"),  # server-side apply of a new object needs create too
             ("delete", "services"),
             ("patch", "servicemonitors.monitoring.coreos.com"),
             ("list", "pods"),
@@ -155,7 +156,7 @@ def test_service_account_may_do_nothing_broader(crds: Cluster, release: Release)
     ns = (release.watched or [release.namespace])[0]
     for verb, resource in [
         ("get", "secrets"),
-        ("create", "deployments.apps"),  # children are applied server-side: patch, not create
+        ("update", "deployments.apps"),  # children are written by server-side apply only
         ("delete", "pods"),
         ("update", "piminstances.pim.dev"),
         ("create", "clusterroles.rbac.authorization.k8s.io"),

@@ -138,7 +138,9 @@ def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, 
         cluster_level = granted([r for d in of_kind(docs, "ClusterRole") for r in d["rules"]])
         assert {g for g, _, _ in cluster_level} <= {"apiextensions.k8s.io", "", "kopf.dev"}
         assert not {res for _, res, _ in cluster_level} - {"customresourcedefinitions", "namespaces"}
-    needed = {(group_of(k), k.plural, v) for k in CHILD_KINDS for v in ("get", "list", "watch", "patch", "delete")}
+    needed = {
+        (group_of(k), k.plural, v) for k in CHILD_KINDS for v in ("get", "list", "watch", "create", "patch", "delete")
+    }
     needed |= {(group_of(resources.POD), "pods", v) for v in ("get", "list", "watch")}
     needed |= {(group_of(resources.EVENT), "events", "create")}
     for k in (resources.PIMMODEL, resources.PIMINSTANCE):

@@ -71,8 +71,8 @@ app.kubernetes.io/part-of: pim-operator
 {{- end }}
 
 {{/*
-What the operator does to its objects, in watched namespaces: no wildcards. Children are created by
-server-side apply (patch), so `create` is not needed for them.
+What the operator does to its objects, in watched namespaces: no wildcards. Children are written by
+server-side apply, a patch that needs `create` as well when the object does not exist yet.
 */}}
 {{- define "pim-operator.namespacedRules" -}}
 - apiGroups: [pim.dev]
@@ -83,16 +83,16 @@ server-side apply (patch), so `create` is not needed for them.
   verbs: [get, patch]
 - apiGroups: [""]
   resources: [configmaps, services, persistentvolumeclaims]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
-  verbs: [get, list, watch, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch]

@@ -33,6 +33,13 @@ from pim_operator.reconciler.piminstance.status import make_status, status_chang
 from pim_operator.reconciler.pimmodel.reconcile import load_model
 
 log = logging.getLogger(__name__)
+
+
+class RetryLater(RuntimeError):
+    """The reconcile did what it could and reported why it is stuck; try again after a backoff."""
+
+
+RETRY_REASONS = ("ApplyFailed", "PortConflict")
 EVENT_CONDITIONS = ("Ready", "ModelResolved", "ResourcesReady", "Healthy", "Degraded")
 APPLIED = cond.Condition("ResourcesReady", cond.TRUE, "Applied", "all children are as desired")
 
@@ -54,7 +61,7 @@ async def reconcile(op: Operator, key: Key) -> None:
     health_conditions, health_status = health.evaluate(
         pods.owned_by(ns, name) if isinstance(pods, PodStore) else [],
         probe,
-        desired=int(((deployment or {}).get("spec") or {}).get("replicas") or 0),
+        desired=int(deployment["spec"].get("replicas") or 0) if deployment else spec.desired_replicas,
         suspended=spec.suspend,
     )
     extra: dict[str, Any] = {"health": health_status}
@@ -72,6 +79,10 @@ async def reconcile(op: Operator, key: Key) -> None:
         now=events.now(),
     )
     await _write_status(op, instance, status)
+    if resources_ready.reason in RETRY_REASONS:
+        # Nothing watched will say when a permission is granted or a foreign port released:
+        # retry with backoff, now that the status says what is wrong.
+        raise RetryLater(f"{ns}/{name}: {resources_ready.message}")
 
 
 async def _resolve(op: Operator, instance: Mapping[str, Any], spec: InstanceSpec) -> Resolution:
