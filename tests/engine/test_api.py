@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import uuid
 from decimal import Decimal
@@ -401,7 +403,10 @@ def test_metrics_exposition(api: httpx.Client, tmp_path: Path) -> None:
     }
     assert rows["Customer"] == api.get("/api/v1/customers", params={"limit": 0}).json()["total"]
     assert set(rows) == {"Customer", "Order", "图书"}
-    promtool = Path("/usr/bin/promtool")
-    if promtool.exists():
-        check = subprocess.run([str(promtool), "check", "metrics"], input=text, capture_output=True, text=True)
-        assert check.returncode == 0, check.stdout + check.stderr
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool is missing: CI installs Debian's prometheus package (hack/ci/system-deps.sh)")
+        pytest.skip("promtool not installed (Debian package prometheus): the lint part of this test did not run")
+    check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
