@@ -96,3 +96,13 @@ def test_quantile_interpolates_like_prometheus():
 def test_garbage_is_an_error():
     with pytest.raises(ValueError, match="could not convert"):
         summary.parse("this is { not metrics", at=0.0)
+
+
+def test_probes_and_scrapes_are_not_traffic():
+    e = FakeEngine()
+    e.hit(5, 0.01, route="/ready")
+    e.hit(3, 0.01, route="/metrics")
+    e.hit(2, 0.01, route="/health")
+    e.hit(4, 0.01)
+    out = summary.summarize({"a": e.scrape(1.0)}, {})
+    assert out["requestsTotal"] == 4

@@ -20,6 +20,8 @@ DURATION = "pim_http_request_duration_seconds"
 ROWS = "pim_entity_rows"
 CPU = "process_cpu_seconds"
 RSS = "process_resident_memory_bytes"
+#: Probes and scrapes (the kubelet's, the operator's, Prometheus') are not the instance's traffic.
+OPS_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ def parse(text: str, *, at: float) -> Sample:
     rows: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
+            if s.labels.get("route") in OPS_ROUTES:
+                continue
             if family.name == REQUESTS and s.name.endswith("_total"):
                 requests += s.value
                 if str(s.labels.get("status", "")).startswith("5"):
