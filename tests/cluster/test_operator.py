@@ -11,21 +11,21 @@ import signal
 
 import pytest
 
-from support.pim import apply, condition, events_for, patch_spec, pim_instance, pim_model, status_of, wait_condition
+from support.pim import (
+    BOOKS,
+    apply,
+    condition,
+    events_for,
+    patch_spec,
+    pim_instance,
+    pim_model,
+    status_of,
+    wait_condition,
+)
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 
-BOOKS = """
-domain: library
-version: 1.0.0
-entities:
-  - name: Book
-    attributes:
-      title: {type: string, max_length: 200}
-      isbn: {type: string, unique: true}
-      price: {type: decimal, required: false}
-"""
 BOOKS_V2 = BOOKS + "      pages: {type: integer, required: false}\n"
 BOOKS_WITHOUT_PRICE = """
 domain: library

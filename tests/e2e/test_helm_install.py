@@ -20,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.helm import CHART, Helm, leftovers, set_args
-from support.pim import apply, pim_model, status_of, wait_condition
+from support.pim import BOOKS, apply, pim_model, status_of, wait_condition
 from support.waiting import wait_for
 
 if TYPE_CHECKING:
@@ -31,15 +31,6 @@ pytestmark = pytest.mark.e2e
 NODE_LABEL = ("pim.dev/node", "local")
 RELEASE = "pim-e2e"
 INSTANCE = "shelf"  # not the release name: both use the app.kubernetes.io/instance label
-LIBRARY = """
-domain: library
-version: 1.0.0
-entities:
-  - name: Book
-    attributes:
-      title: {type: string, max_length: 200}
-      isbn: {type: string, unique: true}
-"""
 CRD_NAMES = ("pimmodels.pim.dev", "piminstances.pim.dev", "kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev")
 
 
@@ -110,7 +101,7 @@ def test_operator_runs_in_cluster_and_is_ready(installed: Installed) -> None:
 
 def test_operator_serves_a_model(installed: Installed) -> None:
     cluster, ns = installed.cluster, installed.watched
-    apply(cluster, pim_model(ns, "library", LIBRARY))
+    apply(cluster, pim_model(ns, "library", BOOKS))
     wait_condition(cluster, "pm", ns, "library", "Valid", "True", timeout=90)
     instance = {
         "apiVersion": "pim.dev/v1alpha1",

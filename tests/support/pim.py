@@ -8,6 +8,17 @@ from typing import Any
 from support.waiting import wait_for
 
 Cluster = Any  # tests/conftest.py's Cluster
+#: A small model the suites share: one entity, an exact decimal, a unique key.
+BOOKS = """
+domain: library
+version: 1.0.0
+entities:
+  - name: Book
+    attributes:
+      title: {type: string, max_length: 200}
+      isbn: {type: string, unique: true}
+      price: {type: decimal, required: false}
+"""
 FAKE_TOLERATION = {"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}
 
 
