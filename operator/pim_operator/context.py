@@ -67,6 +67,3 @@ class Operator:
     def enqueue_model(self, key: Key) -> None:
         if self.model_queue is not None:
             self.model_queue.add(key)
-
-    def watches(self, namespace: str) -> bool:
-        return self.settings.clusterwide or namespace in self.settings.namespaces

@@ -27,15 +27,7 @@ from support.waiting import wait_for
 pytestmark = pytest.mark.cluster
 
 BOOKS_V2 = BOOKS + "      pages: {type: integer, required: false}\n"
-BOOKS_WITHOUT_PRICE = """
-domain: library
-version: 1.0.0
-entities:
-  - name: Book
-    attributes:
-      title: {type: string, max_length: 200}
-      isbn: {type: string, unique: true}
-"""
+BOOKS_WITHOUT_PRICE = BOOKS.replace("      price: {type: decimal, required: false}\n", "")
 BROKEN = """
 domain: library
 entities:

@@ -88,15 +88,6 @@ class KubeClient:
             raise ApiError.from_response(resp)
         return resp.json()
 
-    async def list(
-        self, kind: resources.Kind, namespace: str | None = None, *, label_selector: str | None = None
-    ) -> list[dict[str, Any]]:
-        params = {"labelSelector": label_selector} if label_selector else None
-        resp = await self._request("GET", kind.path(namespace), kind=kind.kind, params=params)
-        if resp.is_error:
-            raise ApiError.from_response(resp)
-        return list(resp.json().get("items") or ())
-
     async def apply(self, obj: Mapping[str, Any], *, force: bool = True) -> dict[str, Any]:
         """Server-side apply ``obj`` as this client's field manager; returns the live object."""
         kind = resources.of(dict(obj))
