@@ -29,7 +29,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec  # noqa: E402
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance  # noqa: E402
 from pim_operator.reconciler.piminstance.resources.configmap import make_configmap  # noqa: E402
 from pim_operator.reconciler.piminstance.resources.deployment import make_deployment  # noqa: E402
 from pim_operator.reconciler.piminstance.resources.service import make_service  # noqa: E402
@@ -115,11 +115,12 @@ def pim_model(ns: str, source: str) -> dict[str, Any]:
 def plain_children(ns: str, name: str, source: str) -> list[dict[str, Any]]:
     """The baseline: the operator's own builders, applied by kubectl with no operator involved."""
     loaded = load(source, "yaml", "bench")
-    parent = {"metadata": {"name": name, "namespace": ns, "uid": "none"}}
-    spec = InstanceSpec.from_spec({"modelRef": {"name": "bench"}, "image": IMAGE})
-    cm = make_configmap(parent, "bench", loaded.snapshot)
-    dep = make_deployment(parent, spec, image=IMAGE, model_digest=loaded.model.digest, config_digest="baseline")
-    out = [cm, dep, make_service(parent, spec)]
+    parent = PimInstance.from_body(
+        {"metadata": {"name": name, "namespace": ns, "uid": "none"}, "spec": {"modelRef": {"name": "bench"}}}
+    )
+    cm = make_configmap(parent, loaded.snapshot)
+    dep = make_deployment(parent, image=IMAGE, model_digest=loaded.model.digest, config_digest="baseline")
+    out = [cm, dep, make_service(parent)]
     for obj in out:
         obj["metadata"].pop("ownerReferences", None)
     return out

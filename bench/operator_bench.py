@@ -45,7 +45,7 @@ from typing import Any
 from kube_api import CountTracker, KubeApi, wait_until
 from operator_proc import Metrics, OperatorProcess, delta
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources.configmap import config_digest, make_configmap
 from pim_operator.reconciler.piminstance.resources.deployment import make_deployment
 from pim_operator.reconciler.piminstance.resources.service import make_service
@@ -96,22 +96,21 @@ def model(ns: str) -> dict[str, Any]:
 def children(ns: str, i: int) -> list[dict[str, Any]]:
     """What the operator would apply for instance ``i``, rendered by its own builders, minus the
     ownerReferences (there is no owner here, and the garbage collector would delete orphans)."""
-    inst = instance(ns, i)
-    inst["metadata"]["uid"] = f"00000000-0000-0000-0000-{i:012d}"
-    spec = InstanceSpec.from_spec(inst["spec"])
+    body = instance(ns, i)
+    body["metadata"]["uid"] = f"00000000-0000-0000-0000-{i:012d}"
+    inst = PimInstance.from_body(body)
     loaded = load(MODEL.read_text(), "yaml", f"pimmodel/{ns}/{MODEL_NAME}")
     assert loaded.model is not None, loaded.error
-    cm = make_configmap(inst, spec.model, loaded.snapshot)
+    cm = make_configmap(inst, loaded.snapshot)
     objs = [
         cm,
         make_deployment(
             inst,
-            spec,
             image=DEFAULT_ENGINE_IMAGE,
             model_digest=loaded.model.digest,
             config_digest=config_digest(cm),
         ),
-        make_service(inst, spec),
+        make_service(inst),
     ]
     for obj in objs:
         obj["metadata"].pop("ownerReferences", None)

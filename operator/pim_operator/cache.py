@@ -1,16 +1,22 @@
 """What the operator has seen through its watches: the informer stores of a Go controller.
 
 Reconciles read from here instead of the API server, so a resync of settled objects sends no
-requests at all. Stored bodies drop ``managedFields``, which are most of an object's size.
+requests at all. PimModels and PimInstances are typed once, as they arrive; children are kept as
+bodies without ``managedFields`` (most of an object's size), Pods as the little health checks read.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from pim_operator.apis.v1alpha1.labels import INSTANCE_LABEL
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
+from pim_operator.apis.v1alpha1.pimmodel_types import PimModel
 
 Key = tuple[str, str]  # (namespace, name)
+T = TypeVar("T")
 
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -44,51 +50,59 @@ def pod_essentials(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class Store:
-    """Objects of one kind by (namespace, name)."""
+class Store(Generic[T]):
+    """Objects of one kind by (namespace, name), each turned into a ``T`` once, as it is stored."""
 
-    def __init__(self) -> None:
-        self._items: dict[Key, dict[str, Any]] = {}
+    def __init__(self, parse: Callable[[Mapping[str, Any]], T]) -> None:
+        self._parse = parse
+        self._items: dict[Key, T] = {}
 
-    def put(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        obj = strip(body)
-        meta = obj["metadata"]
+    def put(self, body: Mapping[str, Any]) -> T:
+        meta = body["metadata"]
+        obj = self._parse(body)
         self._items[(meta.get("namespace") or "", meta["name"])] = obj
         return obj
 
-    def remove(self, namespace: str, name: str) -> dict[str, Any] | None:
+    def remove(self, namespace: str, name: str) -> T | None:
         return self._items.pop((namespace, name), None)
 
-    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+    def get(self, namespace: str, name: str) -> T | None:
         return self._items.get((namespace, name))
 
     def keys(self) -> list[Key]:
         return list(self._items)
 
-    def values(self) -> Iterator[dict[str, Any]]:
+    def values(self) -> Iterator[T]:
         return iter(list(self._items.values()))
 
     def __len__(self) -> int:
         return len(self._items)
 
 
-class InstanceStore(Store):
+def child_store() -> Store[dict[str, Any]]:
+    return Store(strip)
+
+
+def model_store() -> Store[PimModel]:
+    return Store(PimModel.from_body)
+
+
+class InstanceStore(Store[PimInstance]):
     """PimInstances, also indexed by the model they reference."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(PimInstance.from_body)
         self._by_model: dict[Key, set[str]] = defaultdict(set)
 
-    def put(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def put(self, body: Mapping[str, Any]) -> PimInstance:
         meta = body["metadata"]
         self._unindex(meta.get("namespace") or "", meta["name"])
         obj = super().put(body)
-        model = ((obj.get("spec") or {}).get("modelRef") or {}).get("name")
-        if model:
-            self._by_model[(meta.get("namespace") or "", model)].add(meta["name"])
+        if obj.model:
+            self._by_model[(obj.namespace, obj.model)].add(obj.name)
         return obj
 
-    def remove(self, namespace: str, name: str) -> dict[str, Any] | None:
+    def remove(self, namespace: str, name: str) -> PimInstance | None:
         self._unindex(namespace, name)
         return super().remove(namespace, name)
 
@@ -99,26 +113,24 @@ class InstanceStore(Store):
         old = self.get(namespace, name)
         if old is None:
             return
-        model = ((old.get("spec") or {}).get("modelRef") or {}).get("name")
-        names = self._by_model.get((namespace, model))
+        names = self._by_model.get((namespace, old.model))
         if names is not None:
             names.discard(name)
             if not names:
-                del self._by_model[(namespace, model)]
+                del self._by_model[(namespace, old.model)]
 
 
-class PodStore(Store):
-    """Pods, also indexed by the instance label, so a reconcile finds its pods without a scan."""
+class PodStore(Store[dict[str, Any]]):
+    """Pods, also indexed by their instance label, so a reconcile finds its pods without a scan."""
 
-    def __init__(self, label: str) -> None:
-        super().__init__()
-        self._label = label
+    def __init__(self) -> None:
+        super().__init__(pod_essentials)
         self._by_owner: dict[Key, set[str]] = defaultdict(set)
 
     def put(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        obj = super().put(pod_essentials(body))
+        obj = super().put(body)
         meta = obj["metadata"]
-        owner = (meta.get("labels") or {}).get(self._label)
+        owner = (meta.get("labels") or {}).get(INSTANCE_LABEL)
         if owner:
             self._by_owner[(meta.get("namespace") or "", owner)].add(meta["name"])
         return obj
@@ -126,7 +138,7 @@ class PodStore(Store):
     def remove(self, namespace: str, name: str) -> dict[str, Any] | None:
         old = super().remove(namespace, name)
         if old is not None:
-            owner = (old["metadata"].get("labels") or {}).get(self._label)
+            owner = (old["metadata"].get("labels") or {}).get(INSTANCE_LABEL)
             names = self._by_owner.get((namespace, owner or ""))
             if names is not None:
                 names.discard(name)

@@ -20,19 +20,12 @@ def now() -> str:
 
 
 def make_event(involved: Mapping[str, Any], type_: str, reason: str, message: str, *, timestamp: str) -> dict[str, Any]:
-    meta = involved["metadata"]
+    """``involved`` is the ObjectReference of the object the Event is about."""
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-        "involvedObject": {
-            "apiVersion": involved["apiVersion"],
-            "kind": involved["kind"],
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "uid": meta.get("uid"),
-            "resourceVersion": meta.get("resourceVersion"),
-        },
+        "metadata": {"generateName": f"{involved['name']}.", "namespace": involved["namespace"]},
+        "involvedObject": dict(involved),
         "type": type_,
         "reason": reason,
         "message": message[:1024],

@@ -17,20 +17,21 @@ import kopf
 
 from pim_operator import metrics
 from pim_operator.apis.v1alpha1 import GROUP, INSTANCE_PLURAL, MODEL_PLURAL, VERSION
+from pim_operator.apis.v1alpha1.labels import INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.cache import Key
-from pim_operator.context import CHILD_KINDS, Operator
 from pim_operator.kube import config as kubeconfig
-from pim_operator.kube import resources
+from pim_operator.kube import kinds
 from pim_operator.kube.client import KubeClient
 from pim_operator.probe import loop as probe_loop
 from pim_operator.reconciler.piminstance import reconcile as instance_reconciler
-from pim_operator.reconciler.piminstance.resources import names
 from pim_operator.reconciler.pimmodel import reconcile as model_reconciler
 from pim_operator.settings import Settings
+from pim_operator.state import CHILD_KINDS, Operator
 from pim_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-MANAGED = {"app.kubernetes.io/managed-by": names.MANAGED_BY}
+MANAGED = {MANAGED_BY_LABEL: MANAGED_BY}
 
 
 class Holder:
@@ -83,8 +84,8 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
         op.model_queue.start()
         op.instance_queue.start()
         holder.op = op
-        metrics.INSTANCES_READY.source = op.instances.values
-        metrics.MODELS_VALID.source = op.models.values
+        metrics.INSTANCES_READY.source = lambda: (i.status for i in op.instances.values())
+        metrics.MODELS_VALID.source = lambda: (m.status for m in op.models.values())
         holder.tasks.append(asyncio.create_task(_resync(op), name="resync"))
         if config.probe_interval > 0:
             holder.tasks.append(asyncio.create_task(probe_loop.run(op), name="probe"))
@@ -135,46 +136,46 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
         key = _key(body)
         ns = key[0]
         old = op.instances.get(*key)
-        old_model = ((old or {}).get("spec") or {}).get("modelRef", {}).get("name")
+        old_model = old.model if old is not None else None
         if event.get("type") == "DELETED":
+            gone = PimInstance.from_body(body)
             op.instances.remove(*key)
             op.probes.pop(key, None)
             op.instance_queue.forget(key)  # type: ignore[union-attr]
             if old_model:
                 op.enqueue_model((ns, old_model))
-            if (body.get("spec") or {}).get("nodePort"):
+            if gone.node_port is not None:
                 # A released nodePort may unblock a later claimant.
                 for other in op.instances.values():
-                    if (other.get("spec") or {}).get("nodePort"):
-                        op.enqueue_instance(_key(other))
+                    if other.node_port is not None:
+                        op.enqueue_instance(other.key)
             return
         new = op.instances.put(body)
-        new_model = (new.get("spec") or {}).get("modelRef", {}).get("name")
-        if old is None or old_model != new_model:
-            for m in {old_model, new_model} - {None}:
+        if old is None or old_model != new.model:
+            for m in {old_model, new.model} - {None, ""}:
                 op.enqueue_model((ns, m))  # type: ignore[arg-type]
         op.enqueue_instance(key)
 
-    for kind in (*CHILD_KINDS, resources.POD):
+    for kind in (*CHILD_KINDS, kinds.POD):
         _watch_children(registry, holder, kind)
 
     return registry
 
 
-def _watch_children(registry: kopf.OperatorRegistry, holder: Holder, kind: resources.Kind) -> None:
+def _watch_children(registry: kopf.OperatorRegistry, holder: Holder, kind: kinds.Kind) -> None:
     group, _, version = kind.api_version.rpartition("/")
 
     @kopf.on.event(group, version, kind.plural, labels=MANAGED, registry=registry, id=f"child-{kind.plural}")
     async def child_event(event: Mapping[str, Any], body: kopf.Body, **_: Any) -> None:
         op = holder.get()
         metrics.WATCH_EVENTS.labels(kind=kind.kind).inc()
-        store = op.children[kind.kind]
+        store = op.store(kind)
         meta = body["metadata"]
         if event.get("type") == "DELETED":
             store.remove(meta["namespace"], meta["name"])
         else:
             store.put(body)
-        owner = (meta.get("labels") or {}).get(names.INSTANCE_LABEL)
+        owner = (meta.get("labels") or {}).get(INSTANCE_LABEL)
         if owner:
             op.enqueue_instance((meta["namespace"], owner))
 

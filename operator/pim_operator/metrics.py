@@ -20,6 +20,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from pim_operator.apis.v1alpha1.conditions import READY
+from pim_operator.apis.v1alpha1.pimmodel_lifecycle import VALID
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
@@ -79,6 +82,7 @@ class ConditionCounter(Collector):
     """Objects by the status of one condition, counted at scrape time from the watch cache.
 
     Counting on scrape costs nothing per watch event, which matters with thousands of objects.
+    ``source`` yields the objects' ``status`` mappings.
     """
 
     def __init__(self, name: str, doc: str, label: str, condition: str) -> None:
@@ -88,9 +92,9 @@ class ConditionCounter(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(self.name, self.doc, labels=[self.label])
         counts = {"True": 0, "False": 0, "Unknown": 0}
-        for obj in self.source() if self.source else ():
+        for st in self.source() if self.source else ():
             status = "Unknown"
-            for c in (obj.get("status") or {}).get("conditions") or ():
+            for c in st.get("conditions") or ():
                 if c.get("type") == self.condition:
                     status = str(c.get("status"))
             counts[status] = counts.get(status, 0) + 1
@@ -100,10 +104,10 @@ class ConditionCounter(Collector):
 
 
 INSTANCES_READY = ConditionCounter(
-    "pim_operator_instances", "PimInstances by the status of their Ready condition.", "ready", "Ready"
+    "pim_operator_instances", "PimInstances by the status of their Ready condition.", "ready", READY
 )
 MODELS_VALID = ConditionCounter(
-    "pim_operator_models", "PimModels by the status of their Valid condition.", "valid", "Valid"
+    "pim_operator_models", "PimModels by the status of their Valid condition.", "valid", VALID
 )
 REGISTRY.register(INSTANCES_READY)
 REGISTRY.register(MODELS_VALID)

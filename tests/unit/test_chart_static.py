@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pim_operator.context import CHILD_KINDS
-from pim_operator.kube import resources
+from pim_operator.kube import kinds
+from pim_operator.state import CHILD_KINDS
 
 pytestmark = pytest.mark.unit
 
@@ -85,7 +85,7 @@ def granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     }
 
 
-def group_of(kind: resources.Kind) -> str:
+def group_of(kind: kinds.Kind) -> str:
     return kind.api_version.rpartition("/")[0]
 
 
@@ -141,9 +141,9 @@ def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, 
     needed = {
         (group_of(k), k.plural, v) for k in CHILD_KINDS for v in ("get", "list", "watch", "create", "patch", "delete")
     }
-    needed |= {(group_of(resources.POD), "pods", v) for v in ("get", "list", "watch")}
-    needed |= {(group_of(resources.EVENT), "events", "create")}
-    for k in (resources.PIMMODEL, resources.PIMINSTANCE):
+    needed |= {(group_of(kinds.POD), "pods", v) for v in ("get", "list", "watch")}
+    needed |= {(group_of(kinds.EVENT), "events", "create")}
+    for k in (kinds.PIMMODEL, kinds.PIMINSTANCE):
         needed |= {(group_of(k), k.plural, v) for v in ("get", "list", "watch")}
         needed.add((group_of(k), f"{k.plural}/status", "patch"))
     if scenario.endswith("-2"):

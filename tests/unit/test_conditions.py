@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pim_operator.apis.v1alpha1 import conditions as cond
+from pim_operator.apis.v1alpha1.piminstance_lifecycle import CONDITIONS
 
 pytestmark = pytest.mark.unit
 C = cond.Condition
@@ -27,7 +28,7 @@ def test_merge_is_idempotent_so_unchanged_status_is_not_rewritten():
 
 
 def test_summarize_all_good():
-    ready = cond.summarize(
+    ready = CONDITIONS.summarize(
         [
             C("ModelResolved", "True", "Resolved"),
             C("Progressing", "False", "Complete"),
@@ -49,14 +50,14 @@ def test_summarize_all_good():
     ],
 )
 def test_summarize_names_the_first_failing_condition(conds, expected):
-    ready = cond.summarize(conds)
+    ready = CONDITIONS.summarize(conds)
     assert (ready.status, ready.reason) == expected
 
 
-def events(before, after, types=("Ready", "Degraded", "ModelResolved")):
+def events(before, after):
     b = cond.merge(None, before, generation=1, now="t") if before is not None else None
     a = cond.merge(b, after, generation=1, now="t")
-    return [(c["type"], c["reason"], good) for c, good in cond.noteworthy(b, a, types)]
+    return [(c["type"], c["reason"], good) for c, good in CONDITIONS.noteworthy(b, a)]
 
 
 def test_a_new_object_settling_is_not_news():
@@ -79,5 +80,5 @@ def test_going_wrong_changing_what_is_wrong_and_recovering_are_news():
     assert events(None, [C("ModelResolved", "False", "ModelNotFound")]) == [("ModelResolved", "ModelNotFound", False)]
 
 
-def test_only_the_asked_types_are_reported():
+def test_only_the_declared_event_types_are_reported():
     assert events([C("Available", "True", "x")], [C("Available", "False", "y")]) == []

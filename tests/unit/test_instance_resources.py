@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.apis.v1alpha1.labels import CONFIG_DIGEST_ANNOTATION, MODEL_DIGEST_ANNOTATION
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 from pim_operator.reconciler.piminstance.resources.configmap import config_digest, make_configmap
 from pim_operator.reconciler.piminstance.resources.deployment import make_deployment
@@ -27,11 +28,13 @@ def instance(**spec: object) -> dict:
     }
 
 
+def typed(inst: dict) -> PimInstance:
+    return PimInstance.from_body(inst)
+
+
 def deployment_for(inst: dict, **kw: str) -> dict:
-    spec = InstanceSpec.from_spec(inst["spec"])
     return make_deployment(
-        inst,
-        spec,
+        typed(inst),
         image=kw.get("image", "engine:1"),
         model_digest=kw.get("digest", "sha256:aa"),
         config_digest=kw.get("config", "sha256:cc"),
@@ -40,13 +43,12 @@ def deployment_for(inst: dict, **kw: str) -> dict:
 
 def test_every_child_is_owned_labelled_and_namespaced():
     inst = instance(storage={"type": "Persistent", "reclaimPolicy": "Delete"}, autoscaling=None)
-    spec = InstanceSpec.from_spec(inst["spec"])
     children = [
-        make_configmap(inst, "orders", "{}"),
+        make_configmap(typed(inst), "{}"),
         deployment_for(inst),
-        make_service(inst, spec),
-        make_pvc(inst, spec),
-        make_servicemonitor(inst, spec),
+        make_service(typed(inst)),
+        make_pvc(typed(inst)),
+        make_servicemonitor(typed(inst)),
     ]
     for child in children:
         meta = child["metadata"]
@@ -73,7 +75,7 @@ def test_every_child_is_owned_labelled_and_namespaced():
 
 def test_retained_pvc_has_no_owner_so_it_outlives_the_instance():
     inst = instance(storage={"type": "Persistent", "size": "5Gi", "storageClassName": "fast"})
-    pvc = make_pvc(inst, InstanceSpec.from_spec(inst["spec"]))
+    pvc = make_pvc(typed(inst))
     assert "ownerReferences" not in pvc["metadata"]
     assert pvc["spec"] == {
         "accessModes": ["ReadWriteOnce"],
@@ -122,8 +124,8 @@ def test_any_input_change_changes_the_pod_template(change):
 def test_digests_are_pod_annotations():
     dep = deployment_for(instance(), digest="sha256:m1", config="sha256:c1")
     ann = dep["spec"]["template"]["metadata"]["annotations"]
-    assert ann[names.MODEL_DIGEST_ANNOTATION] == "sha256:m1"
-    assert ann[names.CONFIG_DIGEST_ANNOTATION] == "sha256:c1"
+    assert ann[MODEL_DIGEST_ANNOTATION] == "sha256:m1"
+    assert ann[CONFIG_DIGEST_ANNOTATION] == "sha256:c1"
     assert ann["prometheus.io/scrape"] == "true"
 
 
@@ -165,29 +167,29 @@ def test_selector_is_stable_across_model_changes():
 
 def test_service_types_and_node_port():
     inst = instance(serviceType="NodePort", nodePort=30080, port=8080)
-    svc = make_service(inst, InstanceSpec.from_spec(inst["spec"]))
+    svc = make_service(typed(inst))
     assert svc["spec"]["type"] == "NodePort"
     assert svc["spec"]["ports"] == [
         {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP", "nodePort": 30080}
     ]
     assert svc["spec"]["selector"] == names.selector_labels("shop")
-    plain = make_service(instance(), InstanceSpec.from_spec({"modelRef": {"name": "orders"}}))
+    plain = make_service(typed(instance()))
     assert "nodePort" not in plain["spec"]["ports"][0]
 
 
 def test_hpa_targets_the_deployment():
     inst = instance(autoscaling={"minReplicas": 2, "maxReplicas": 5, "targetCPUUtilizationPercentage": 60})
-    hpa = make_hpa(inst, InstanceSpec.from_spec(inst["spec"]))
+    hpa = make_hpa(typed(inst))
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"}
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
     with pytest.raises(ValueError, match="autoscaling"):
-        make_hpa(instance(), InstanceSpec.from_spec(instance()["spec"]))
+        make_hpa(typed(instance()))
 
 
 def test_config_digest_follows_the_data():
     inst = instance()
-    a = make_configmap(inst, "orders", '{"digest":"1"}')
+    a = make_configmap(typed(inst), '{"digest":"1"}')
     b = copy.deepcopy(a)
     assert config_digest(a) == config_digest(b)
     b["data"]["model.json"] = '{"digest":"2"}'
@@ -197,11 +199,10 @@ def test_config_digest_follows_the_data():
 def test_builders_do_not_mutate_their_input():
     inst = instance(storage={"type": "Persistent"}, autoscaling={"maxReplicas": 2})
     frozen = copy.deepcopy(inst)
-    spec = InstanceSpec.from_spec(inst["spec"])
     deployment_for(inst)
-    make_service(inst, spec)
-    make_pvc(inst, spec)
-    make_hpa(inst, spec)
+    make_service(typed(inst))
+    make_pvc(typed(inst))
+    make_hpa(typed(inst))
     assert inst == frozen
 
 

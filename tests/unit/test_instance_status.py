@@ -3,8 +3,10 @@ from __future__ import annotations
 import pytest
 
 from pim_operator.apis.v1alpha1 import conditions as cond
-from pim_operator.apis.v1alpha1.types import InstanceSpec
-from pim_operator.reconciler.piminstance.status import available, make_status, progressing, status_changed
+from pim_operator.apis.v1alpha1.piminstance_lifecycle import propagate_deployment
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
+from pim_operator.kube.diff import status_changed
+from pim_operator.reconciler.piminstance.status import make_status
 
 pytestmark = pytest.mark.unit
 OK = cond.Condition("ModelResolved", "True", "Resolved", "")
@@ -26,18 +28,26 @@ def dep(*, generation=2, observed=2, want=2, ready=2, updated=2, total=2, availa
     }
 
 
-SPEC = InstanceSpec.from_spec({"modelRef": {"name": "m"}})
-INSTANCE = {
+def available(deployment, suspended=False):
+    return propagate_deployment(deployment, suspended=suspended)[0]
+
+
+def progressing(deployment):
+    return propagate_deployment(deployment, suspended=False)[1]
+
+
+BODY = {
     "metadata": {"name": "shop", "namespace": "ns", "generation": 5},
     "spec": {"modelRef": {"name": "m"}},
 }
+INSTANCE = PimInstance.from_body(BODY)
 
 
 def test_available_and_progressing_from_the_deployment():
-    assert available(dep(), SPEC).status == "True"
-    assert available(dep(ready=0), SPEC).reason == "NoReadyReplicas"
-    assert available(None, SPEC).status == "Unknown"
-    assert available(dep(), InstanceSpec.from_spec({"modelRef": {"name": "m"}, "suspend": True})).reason == "Suspended"
+    assert available(dep()).status == "True"
+    assert available(dep(ready=0)).reason == "NoReadyReplicas"
+    assert available(None).status == "Unknown"
+    assert available(dep(), suspended=True).reason == "Suspended"
     assert (progressing(dep()).status, progressing(dep()).reason) == ("False", "Complete")
     assert progressing(dep(observed=1)).reason == "RollingOut"
     assert progressing(dep(updated=1, total=3)).reason == "RollingOut"
@@ -46,15 +56,7 @@ def test_available_and_progressing_from_the_deployment():
 
 
 def test_status_shape_follows_api_conventions():
-    st = make_status(
-        INSTANCE,
-        SPEC,
-        model_resolved=OK,
-        resources_ready=APPLIED,
-        deployment=dep(),
-        model_digest="sha256:x",
-        now="t",
-    )
+    st = make_status(INSTANCE, [OK, APPLIED], deployment=dep(), model_digest="sha256:x", now="t")
     assert st["observedGeneration"] == 5
     assert [c["type"] for c in st["conditions"]] == [
         "ModelResolved",
@@ -72,42 +74,16 @@ def test_status_shape_follows_api_conventions():
 
 def test_ready_explains_a_missing_model():
     missing = cond.Condition("ModelResolved", "False", "ModelNotFound", "PimModel m not found")
-    st = make_status(
-        INSTANCE,
-        SPEC,
-        model_resolved=missing,
-        resources_ready=APPLIED,
-        deployment=dep(),
-        model_digest=None,
-        now="t",
-    )
+    st = make_status(INSTANCE, [missing, APPLIED], deployment=dep(), model_digest=None, now="t")
     ready = st["conditions"][-1]
     assert (ready["status"], ready["reason"]) == ("False", "ModelNotFound")
     assert "modelDigest" not in st
 
 
 def test_recomputing_an_unchanged_status_is_not_a_change():
-    first = make_status(
-        INSTANCE,
-        SPEC,
-        model_resolved=OK,
-        resources_ready=APPLIED,
-        deployment=dep(),
-        model_digest="d",
-        now="t1",
-    )
-    stored = {**INSTANCE, "status": first}
-    again = make_status(
-        stored, SPEC, model_resolved=OK, resources_ready=APPLIED, deployment=dep(), model_digest="d", now="t2"
-    )
+    first = make_status(INSTANCE, [OK, APPLIED], deployment=dep(), model_digest="d", now="t1")
+    stored = PimInstance.from_body({**BODY, "status": first})
+    again = make_status(stored, [OK, APPLIED], deployment=dep(), model_digest="d", now="t2")
     assert not status_changed(first, again)
-    scaled = make_status(
-        stored,
-        SPEC,
-        model_resolved=OK,
-        resources_ready=APPLIED,
-        deployment=dep(ready=1),
-        model_digest="d",
-        now="t2",
-    )
+    scaled = make_status(stored, [OK, APPLIED], deployment=dep(ready=1), model_digest="d", now="t2")
     assert status_changed(first, scaled)

@@ -15,12 +15,12 @@ pytestmark = pytest.mark.unit
 
 
 def test_condition_counters_count_at_scrape_time():
-    objs = [
-        {"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
-        {"status": {"conditions": [{"type": "Ready", "status": "False"}]}},
-        {"status": {}},
+    statuses = [
+        {"conditions": [{"type": "Ready", "status": "True"}]},
+        {"conditions": [{"type": "Ready", "status": "False"}]},
+        {},
     ]
-    metrics.INSTANCES_READY.source = lambda: objs
+    metrics.INSTANCES_READY.source = lambda: statuses
     try:
         text = generate_latest(metrics.REGISTRY).decode()
     finally:

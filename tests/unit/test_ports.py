@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.ports import conflict
 
 pytestmark = pytest.mark.unit
@@ -19,7 +19,7 @@ def inst(name: str, created: str, node_port: int | None, service_type: str = "No
 
 
 def check(me: dict, *others: dict) -> str | None:
-    return conflict(me, InstanceSpec.from_spec(me["spec"]), [me, *others])
+    return conflict(PimInstance.from_body(me), [PimInstance.from_body(o) for o in (me, *others)])
 
 
 def test_the_later_claim_is_told_who_holds_the_port():

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pim_operator.probe.health import evaluate, pod_problems
+from pim_operator.probe.result import ProbeResult, ReplicaProbe
 
 pytestmark = pytest.mark.unit
 
@@ -47,7 +48,7 @@ def test_unschedulable_is_reported():
 
 
 def test_probe_failure_on_one_of_two_replicas():
-    probe = {"at": "t", "replicas": {"a": [True, "ready"], "b": [False, "/ready answered 503: db"]}}
+    probe = ProbeResult("t", {"a": ReplicaProbe(True, "ready"), "b": ReplicaProbe(False, "/ready answered 503: db")})
     conds, health = evaluate([pod("a"), pod("b")], probe, desired=2, suspended=False)
     c = by_type(conds)
     assert (c["Healthy"].status, c["Degraded"].status, c["Degraded"].reason) == (
@@ -64,7 +65,7 @@ def test_probe_failure_on_one_of_two_replicas():
 
 
 def test_all_healthy():
-    probe = {"at": "t", "replicas": {"a": [True, "ready"]}}
+    probe = ProbeResult("t", {"a": ReplicaProbe(True, "ready")})
     conds, health = evaluate([pod("a")], probe, desired=1, suspended=False)
     c = by_type(conds)
     assert (c["Healthy"].status, c["Degraded"].status) == ("True", "False")
@@ -72,7 +73,7 @@ def test_all_healthy():
 
 
 def test_results_for_pods_that_are_gone_are_ignored():
-    probe = {"at": "t", "replicas": {"old": [False, "refused"]}}
+    probe = ProbeResult("t", {"old": ReplicaProbe(False, "refused")})
     conds, _ = evaluate([pod("new")], probe, desired=1, suspended=False)
     assert by_type(conds)["Healthy"].reason == "NoReadyReplicas"
     assert by_type(conds)["Degraded"].status == "False"

@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+from pim_engine.loader.assembly import Locator
 from pim_engine.loader.cli_validate import validate_command
 from pim_engine.loader.markdown_format import parse_markdown
 from pim_engine.loader.normalized import parse_normalized
-from pim_engine.loader.validate import Locator
 from pim_engine.loader.yaml_format import parse_yaml
 from pim_engine.model import Model, ModelError
 

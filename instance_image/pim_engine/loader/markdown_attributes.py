@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pim_engine.loader.assembly import Locator, build_attribute, entity_element
 from pim_engine.loader.types import (
     TypeSpec,
     UnknownType,
@@ -21,7 +22,6 @@ from pim_engine.loader.types import (
     resolve_entity,
     split_values,
 )
-from pim_engine.loader.validate import Locator, build_attribute, entity_element
 from pim_engine.model import Attribute
 
 _OPEN, _CLOSE = "(（[【", ")）]】"

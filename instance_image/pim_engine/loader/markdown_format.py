@@ -16,6 +16,7 @@ from pathlib import PurePath
 
 import yaml
 
+from pim_engine.loader.assembly import Locator, assemble, entity_element
 from pim_engine.loader.markdown_attributes import finish_attribute, read_attribute_line, split_top
 from pim_engine.loader.markdown_doc import (
     Code,
@@ -28,7 +29,6 @@ from pim_engine.loader.markdown_doc import (
     parse_document,
 )
 from pim_engine.loader.mermaid import MermaidError, is_flowchart, parse_flowchart
-from pim_engine.loader.validate import Locator, assemble, entity_element
 from pim_engine.loader.yaml_format import param_type
 from pim_engine.model import Attribute, Entity, Flow, FlowEdge, FlowStep, Method, Model, Parameter, Service
 

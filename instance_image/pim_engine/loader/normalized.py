@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pim_engine.loader.validate import Locator, assemble, build_attribute, entity_element
+from pim_engine.loader.assembly import Locator, assemble, build_attribute, entity_element
 from pim_engine.model import Attribute, Entity, Flow, FlowEdge, FlowStep, Method, Model, Parameter, Service
 
 _STEP_TYPES = ("start", "end", "action", "decision")

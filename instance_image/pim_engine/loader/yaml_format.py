@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from pim_engine.loader.assembly import Locator, assemble, build_attribute, entity_element
 from pim_engine.loader.mermaid import Graph, MermaidError, is_flowchart, parse_flowchart
 from pim_engine.loader.types import UnknownType, canonical_word, parse_type, split_values
-from pim_engine.loader.validate import Locator, assemble, build_attribute, entity_element
 from pim_engine.model import Attribute, Entity, Flow, FlowEdge, FlowStep, Method, Model, Parameter, Service
 
 _ATTRIBUTE_KEYS = {

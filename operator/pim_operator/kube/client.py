@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from pim_operator import metrics
-from pim_operator.kube import resources
+from pim_operator.kube import kinds
 from pim_operator.kube.config import ClusterConfig
 
 FIELD_MANAGER = "pim-operator"
@@ -80,7 +80,7 @@ class KubeClient:
         metrics.API_REQUESTS.labels(verb=method, kind=kind, code=str(resp.status_code)).inc()
         return resp
 
-    async def get(self, kind: resources.Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
+    async def get(self, kind: kinds.Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
         resp = await self._request("GET", kind.path(namespace, name), kind=kind.kind)
         if resp.status_code == 404:
             return None
@@ -90,7 +90,7 @@ class KubeClient:
 
     async def apply(self, obj: Mapping[str, Any], *, force: bool = True) -> dict[str, Any]:
         """Server-side apply ``obj`` as this client's field manager; returns the live object."""
-        kind = resources.of(dict(obj))
+        kind = kinds.of(obj)
         meta = obj["metadata"]
         params = {"fieldManager": self.field_manager}
         if force:
@@ -107,7 +107,7 @@ class KubeClient:
             raise ApiError.from_response(resp)
         return resp.json()
 
-    async def delete(self, kind: resources.Kind, namespace: str | None, name: str) -> bool:
+    async def delete(self, kind: kinds.Kind, namespace: str | None, name: str) -> bool:
         """Delete with background propagation; False when it was already gone."""
         resp = await self._request(
             "DELETE",
@@ -122,7 +122,7 @@ class KubeClient:
         return True
 
     async def patch_status(
-        self, kind: resources.Kind, namespace: str | None, name: str, status: Mapping[str, Any]
+        self, kind: kinds.Kind, namespace: str | None, name: str, status: Mapping[str, Any]
     ) -> dict[str, Any] | None:
         """Merge-patch ``status`` (the operator is its only writer); None if the object is gone."""
         resp = await self._request(
@@ -139,13 +139,13 @@ class KubeClient:
         return resp.json()
 
     async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        kind = resources.of(dict(obj))
+        kind = kinds.of(obj)
         resp = await self._request("POST", kind.path(obj["metadata"].get("namespace")), kind=kind.kind, body=obj)
         if resp.is_error:
             raise ApiError.from_response(resp)
         return resp.json()
 
-    async def has_kind(self, kind: resources.Kind) -> bool:
+    async def has_kind(self, kind: kinds.Kind) -> bool:
         """Whether the cluster serves ``kind`` (e.g. the Prometheus Operator's ServiceMonitor)."""
         resp = await self._request("GET", kind.base, kind="Discovery")
         if resp.status_code == 404:

@@ -1,4 +1,4 @@
-"""Is a live object already as desired? The check that makes a no-op resync send no writes.
+"""Is a live object, or a status, already as desired? The checks that make a no-op resync send no writes.
 
 Server-side apply would accept an unchanged object without storing anything, but it is still a
 request per child per resync. ``satisfies`` compares only the fields the operator sets: the
@@ -47,6 +47,12 @@ def satisfies(live: Any, desired: Any) -> bool:
     if live == desired:
         return True
     return _same_quantity(live, desired)
+
+
+def status_changed(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
+    """Whether writing ``desired`` would change anything: an unchanged status is never written."""
+    current = current or {}
+    return any(current.get(k) != v for k, v in desired.items())
 
 
 def _same_quantity(a: Any, b: Any) -> bool:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pim_operator.apis.v1alpha1 import conditions as cond
+from pim_operator.apis.v1alpha1 import piminstance_lifecycle as lifecycle
+from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE, Condition
+from pim_operator.probe.result import ProbeResult
 
 #: Container waiting reasons that mean the pod will not get better by itself.
 BAD_WAITING = (
@@ -47,71 +49,43 @@ def pod_problems(pods: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
 
 def evaluate(
     pods: Sequence[Mapping[str, Any]],
-    probe: Mapping[str, Any] | None,
+    probe: ProbeResult | None,
     *,
     desired: int,
     suspended: bool,
-) -> tuple[list[cond.Condition], dict[str, Any]]:
-    """The Healthy and Degraded conditions, and ``status.health``.
-
-    ``probe`` is the last probe result: ``{"at": time, "replicas": {pod: [ok, message]}}``.
-    """
+) -> tuple[list[Condition], dict[str, Any]]:
+    """The Healthy and Degraded conditions, and ``status.health``; ``probe`` is the last probe result."""
     live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
     problems = pod_problems(live)
-    replicas: Mapping[str, Sequence[Any]] = (probe or {}).get("replicas") or {}
     current = {p["metadata"]["name"] for p in live}
-    results = {pod: r for pod, r in replicas.items() if pod in current}
-    healthy_n = sum(1 for ok, _ in results.values() if ok)
-    failing = [f"pod {pod}: {msg}" for pod, (ok, msg) in sorted(results.items()) if not ok]
+    results = {pod: r for pod, r in (probe.replicas if probe else {}).items() if pod in current}
+    healthy_n = sum(1 for r in results.values() if r.ok)
+    failing = [f"pod {pod}: {r.message}" for pod, r in sorted(results.items()) if not r.ok]
     health: dict[str, Any] = {"healthyReplicas": healthy_n}
-    if probe and probe.get("at"):
-        health["lastProbeTime"] = probe["at"]
+    if probe and probe.at:
+        health["lastProbeTime"] = probe.at
 
     if suspended or desired == 0:
-        health |= {"status": "Suspended" if suspended else "ScaledToZero", "message": "no replicas to probe"}
-        return [
-            cond.Condition("Healthy", cond.TRUE, health["status"], "no replicas to probe"),
-            cond.Condition("Degraded", cond.FALSE, "AsExpected", ""),
-        ], health
+        idle = lifecycle.SUSPENDED if suspended else lifecycle.SCALED_TO_ZERO
+        health |= {"status": idle, "message": "no replicas to probe"}
+        return list(lifecycle.mark_nothing_to_probe(idle)), health
 
     if problems:
         reason, message = problems[0]
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        healthy = cond.Condition("Healthy", cond.FALSE if healthy_n == 0 else cond.TRUE, reason, message + more)
-        degraded = cond.Condition("Degraded", cond.TRUE, reason, message + more)
+        healthy, degraded = lifecycle.propagate_pod_problem(reason, message + more, healthy_replicas=healthy_n)
     elif failing:
-        msg = "; ".join(failing[:3])
-        healthy = cond.Condition("Healthy", cond.FALSE if healthy_n == 0 else cond.TRUE, "ProbeFailed", msg)
-        degraded = cond.Condition("Degraded", cond.TRUE, "ProbeFailed", msg)
+        healthy, degraded = lifecycle.mark_probe_failed("; ".join(failing[:3]), healthy_replicas=healthy_n)
     elif probe is None or not results:
-        # Not probed (yet, or probing is off): the kubelet's readiness probes of /ready stand in.
         ready_n = sum(1 for p in live if _pod_ready(p))
-        msg = f"{ready_n}/{desired} pods ready (not probed by the operator)"
-        healthy_n = ready_n
-        healthy = cond.Condition(
-            "Healthy",
-            cond.TRUE if ready_n else cond.FALSE,
-            "PodsReady" if ready_n else "NoReadyReplicas",
-            msg,
-        )
-        degraded = (
-            cond.Condition("Degraded", cond.TRUE, "ReplicasUnavailable", msg)
-            if 0 < ready_n < desired
-            else cond.Condition("Degraded", cond.FALSE, "AsExpected", "")
-        )
+        healthy, degraded = lifecycle.propagate_pod_readiness(ready_n, desired)
         health["healthyReplicas"] = ready_n
-    elif healthy_n < desired:
-        msg = f"{healthy_n}/{desired} replicas healthy"
-        healthy = cond.Condition("Healthy", cond.TRUE, "ReplicasHealthy", msg)
-        degraded = cond.Condition("Degraded", cond.TRUE, "ReplicasUnavailable", msg)
     else:
-        msg = f"{healthy_n}/{desired} replicas healthy"
-        healthy = cond.Condition("Healthy", cond.TRUE, "ReplicasHealthy", msg)
-        degraded = cond.Condition("Degraded", cond.FALSE, "AsExpected", "")
+        healthy, degraded = lifecycle.mark_replicas_probed(healthy_n, desired)
     health |= {
         "status": "Healthy"
-        if healthy.status == cond.TRUE and degraded.status == cond.FALSE
-        else ("Degraded" if healthy.status == cond.TRUE else "Unhealthy"),
+        if healthy.status == TRUE and degraded.status == FALSE
+        else ("Degraded" if healthy.status == TRUE else "Unhealthy"),
         "message": degraded.message or healthy.message,
     }
     return [healthy, degraded], health

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from pim_operator import events, metrics
-from pim_operator.apis.v1alpha1.types import InstanceSpec
-from pim_operator.cache import Key, PodStore
-from pim_operator.context import Operator
+from pim_operator.cache import Key
 from pim_operator.probe import summary
+from pim_operator.probe.result import ProbeResult, ReplicaProbe
+from pim_operator.state import Operator
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 32
@@ -64,46 +64,29 @@ def probeable(ip: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
     return any(addr in net for net in networks)
 
 
-def material(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
-    """Whether a probe result is worth a status write.
-
-    CPU seconds and RSS move on every scrape; writing them each time would turn a quiet fleet
-    into a steady stream of status writes. They are refreshed whenever something else changes.
-    """
-    if old is None or old.get("replicas") != new.get("replicas"):
-        return True
-    keys = ("requestsTotal", "errorsTotal", "rowsPerEntity")
-    a, b = old.get("metrics") or {}, new.get("metrics") or {}
-    return any(a.get(k) != b.get(k) for k in keys) or bool(a.get("requestRate")) != bool(b.get("requestRate"))
-
-
 async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key) -> None:
-    ns, name = key
-    inst = op.instances.get(ns, name)
-    pods_store = op.children["Pod"]
-    if inst is None or not isinstance(pods_store, PodStore):
+    instance = op.instances.get(*key)
+    if instance is None:
         return
-    spec = InstanceSpec.from_spec(inst.get("spec") or {})
     nets = op.settings.probe_networks
-    pods = [p for p in ready_pods(pods_store.owned_by(ns, name)) if probeable(p["status"]["podIP"], nets)]
-    results = await asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], spec.port) for p in pods))
-    replicas: dict[str, list[Any]] = {}
+    pods = [p for p in ready_pods(op.pods.owned_by(*key)) if probeable(p["status"]["podIP"], nets)]
+    answers = await asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], instance.spec.port) for p in pods))
+    replicas: dict[str, ReplicaProbe] = {}
     samples: dict[str, summary.Sample] = {}
-    for pod, (ok, message, sample) in zip(pods, results, strict=True):
+    for pod, (ok, message, sample) in zip(pods, answers, strict=True):
         metrics.PROBES.labels(result="ok" if ok else "failed").inc()
-        replicas[pod["metadata"]["name"]] = [ok, message]
+        replicas[pod["metadata"]["name"]] = ReplicaProbe(ok, message)
         if sample is not None:
             samples[pod["metadata"]["uid"]] = sample
     previous = op.samples.get(key, {})
     op.samples[key] = samples
-    old = op.probes.get(key)
-    new = {
-        "at": events.now(),
-        "replicas": replicas,
-        "metrics": summary.summarize(samples, previous) if samples else None,
-    }
-    if material(old, new):
-        op.probes[key] = new
+    result = ProbeResult(
+        at=events.now(),
+        replicas=replicas,
+        metrics=summary.summarize(samples, previous) if samples else None,
+    )
+    if result.material(op.probes.get(key)):
+        op.probes[key] = result
         op.enqueue_instance(key)
 
 

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
-
-
-def _claim(obj: Mapping[str, Any]) -> tuple[str, str, str]:
-    meta = obj["metadata"]
-    return (str(meta.get("creationTimestamp") or ""), meta.get("namespace") or "", meta["name"])
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 
 
-def conflict(instance: Mapping[str, Any], spec: InstanceSpec, others: Iterable[Mapping[str, Any]]) -> str | None:
+def _claim(instance: PimInstance) -> tuple[str, str, str]:
+    return (instance.meta.creation_timestamp, instance.namespace, instance.name)
+
+
+def conflict(instance: PimInstance, others: Iterable[PimInstance]) -> str | None:
     """A message naming the instance that holds this one's nodePort, or None if the port is free."""
-    if spec.node_port is None or spec.service_type == "ClusterIP":
+    port = instance.node_port
+    if port is None:
         return None
     mine = _claim(instance)
     for other in others:
-        if other["metadata"].get("uid") == instance["metadata"].get("uid"):
+        if other.meta.uid == instance.meta.uid or other.meta.deletion_timestamp:
             continue
-        if other["metadata"].get("deletionTimestamp"):
-            continue
-        o = other.get("spec") or {}
-        if o.get("nodePort") != spec.node_port or o.get("serviceType", "ClusterIP") == "ClusterIP":
-            continue
-        if _claim(other) < mine:
-            ns, name = other["metadata"].get("namespace"), other["metadata"]["name"]
-            return f"nodePort {spec.node_port} is already claimed by PimInstance {ns}/{name}"
+        if other.node_port == port and _claim(other) < mine:
+            return f"nodePort {port} is already claimed by PimInstance {other.namespace}/{other.name}"
     return None

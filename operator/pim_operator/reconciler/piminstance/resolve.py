@@ -14,20 +14,16 @@ from pim_engine import migrate
 from pim_engine.loader import model_from_dict
 from pim_engine.model import Model, ModelError
 from pim_engine.schema import tables_for
-from pim_operator.apis.v1alpha1 import conditions as cond
+from pim_operator.apis.v1alpha1 import piminstance_lifecycle as lifecycle
+from pim_operator.apis.v1alpha1.conditions import Condition
 from pim_operator.reconciler.pimmodel.load import Loaded
-
-RESOLVED = "Resolved"
-NOT_FOUND = "ModelNotFound"
-INVALID = "ModelInvalid"
-DESTRUCTIVE = "DestructiveModelChange"
 
 
 @dataclass(frozen=True)
 class Resolution:
     snapshot: str | None  # canonical JSON to serve; None: there is nothing to serve yet
     digest: str | None
-    condition: cond.Condition
+    condition: Condition
 
 
 def resolve(
@@ -43,45 +39,19 @@ def resolve(
         # An edited or corrupt snapshot is drift: re-derive it from the model. The engine still
         # refuses, at start-up, a change its database cannot take.
         current_snapshot = None
-    current_digest = current.digest if current is not None else None
-    keeping = f"; serving the last valid snapshot {current_digest}" if current_digest else ""
+    serving = current.digest if current is not None else None
     if loaded is None:
-        return Resolution(
-            current_snapshot,
-            current_digest,
-            cond.Condition("ModelResolved", cond.FALSE, NOT_FOUND, f"PimModel {model_name} not found{keeping}"),
-        )
+        return Resolution(current_snapshot, serving, lifecycle.mark_model_not_found(model_name, serving=serving))
     if loaded.model is None:
-        return Resolution(
-            current_snapshot,
-            current_digest,
-            cond.Condition(
-                "ModelResolved",
-                cond.FALSE,
-                INVALID,
-                f"PimModel {model_name} is invalid: {loaded.error}{keeping}",
-            ),
-        )
+        condition = lifecycle.mark_model_invalid(model_name, loaded.error, serving=serving)
+        return Resolution(current_snapshot, serving, condition)
     new = loaded.model
-    if current is not None and current_digest != new.digest and not allow_destructive:
+    if current is not None and serving != new.digest and not allow_destructive:
         refused = [c.describe() for c in offending_changes(current, new)]
         if refused:
-            return Resolution(
-                current_snapshot,
-                current_digest,
-                cond.Condition(
-                    "ModelResolved",
-                    cond.FALSE,
-                    DESTRUCTIVE,
-                    f"PimModel {model_name} {new.digest} would drop data ({'; '.join(refused)}); "
-                    f"set spec.allowDestructiveMigration to accept{keeping}",
-                ),
-            )
-    return Resolution(
-        loaded.snapshot,
-        new.digest,
-        cond.Condition("ModelResolved", cond.TRUE, RESOLVED, f"serving PimModel {model_name} {new.digest}"),
-    )
+            condition = lifecycle.mark_destructive_model_change(model_name, new.digest, refused, serving=serving)
+            return Resolution(current_snapshot, serving, condition)
+    return Resolution(loaded.snapshot, new.digest, lifecycle.mark_model_resolved(model_name, new.digest))
 
 
 class AssumeData:

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pim_operator.apis.v1alpha1 import conditions as cond
+from pim_operator.apis.v1alpha1 import pimmodel_lifecycle as lifecycle
+from pim_operator.apis.v1alpha1.conditions import merge
+from pim_operator.apis.v1alpha1.pimmodel_types import PimModel
 from pim_operator.reconciler.pimmodel.load import Loaded
 
+#: What status says about the model itself; an invalid model keeps those of its last valid version.
+FACTS = ("domain", "version", "digest", "shortDigest", "entities", "entityCount")
 
-def make_status(
-    model: Mapping[str, Any],
-    loaded: Loaded,
-    *,
-    instances: int,
-    now: str,
-) -> dict[str, Any]:
+
+def make_status(model: PimModel, loaded: Loaded, *, instances: int, now: str) -> dict[str, Any]:
     """The whole status. An invalid model keeps the digest and entities of its last valid version."""
-    meta = model["metadata"]
-    current: Mapping[str, Any] = model.get("status") or {}
-    generation = int(meta.get("generation") or 0)
+    generation = model.meta.generation
     if loaded.model is not None:
         m = loaded.model
-        valid = cond.Condition("Valid", cond.TRUE, "Loaded", f"{len(m.entities)} entities, digest {m.digest}")
+        valid = lifecycle.mark_loaded(len(m.entities), m.digest)
         facts: dict[str, Any] = {
             "domain": m.domain,
             "version": m.version,
@@ -32,16 +28,12 @@ def make_status(
             "entityCount": len(m.entities),
         }
     else:
-        valid = cond.Condition("Valid", cond.FALSE, "LoadFailed", loaded.error or "")
-        facts = {
-            k: current[k]
-            for k in ("domain", "version", "digest", "shortDigest", "entities", "entityCount")
-            if k in current
-        }
-    ready = cond.summarize([valid])
+        valid = lifecycle.mark_load_failed(loaded.error)
+        facts = {k: model.status[k] for k in FACTS if k in model.status}
+    conditions = lifecycle.CONDITIONS.with_ready([valid])
     return {
         "observedGeneration": generation,
-        "conditions": cond.merge(current.get("conditions"), [valid, ready], generation=generation, now=now),
+        "conditions": merge(model.status.get("conditions"), conditions, generation=generation, now=now),
         **facts,
         "instances": instances,
     }

@@ -6,18 +6,18 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 
 MODEL_KEY = "model.json"
 
 
-def make_configmap(instance: Mapping[str, Any], model: str, snapshot_json: str) -> dict[str, Any]:
+def make_configmap(instance: PimInstance, snapshot_json: str) -> dict[str, Any]:
     """``snapshot_json`` is the normalized model (``Model.to_dict()``) as canonical JSON."""
-    meta = instance["metadata"]
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": names.child_metadata(instance, names.configmap(meta["name"]), model),
+        "metadata": names.child_metadata(instance, names.configmap(instance.name)),
         "data": {MODEL_KEY: snapshot_json},
     }
 

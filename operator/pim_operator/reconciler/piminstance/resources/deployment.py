@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.apis.v1alpha1.labels import CONFIG_DIGEST_ANNOTATION, MODEL_DIGEST_ANNOTATION
+from pim_operator.apis.v1alpha1.piminstance_types import InstanceSpec, PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 from pim_operator.reconciler.piminstance.resources.configmap import MODEL_KEY
 
@@ -14,22 +14,15 @@ MODEL_DIR = "/etc/pim/model"
 DATA_DIR = "/data"
 
 
-def make_deployment(
-    instance: Mapping[str, Any],
-    spec: InstanceSpec,
-    *,
-    image: str,
-    model_digest: str,
-    config_digest: str,
-) -> dict[str, Any]:
-    name = instance["metadata"]["name"]
+def make_deployment(instance: PimInstance, *, image: str, model_digest: str, config_digest: str) -> dict[str, Any]:
+    name, spec = instance.name, instance.spec
     body: dict[str, Any] = {
         "selector": {"matchLabels": names.selector_labels(name)},
         "revisionHistoryLimit": 3,
         "strategy": _strategy(spec),
         "template": {
             "metadata": {
-                "labels": names.labels(name, spec.model),
+                "labels": names.labels(instance),
                 "annotations": _pod_annotations(spec, model_digest, config_digest),
             },
             "spec": _pod_spec(name, spec, image),
@@ -42,7 +35,7 @@ def make_deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": names.child_metadata(instance, names.deployment(name), spec.model),
+        "metadata": names.child_metadata(instance, names.deployment(name)),
         "spec": body,
     }
 
@@ -56,8 +49,8 @@ def _strategy(spec: InstanceSpec) -> dict[str, Any]:
 
 def _pod_annotations(spec: InstanceSpec, model_digest: str, config_digest: str) -> dict[str, str]:
     out = {
-        names.MODEL_DIGEST_ANNOTATION: model_digest,
-        names.CONFIG_DIGEST_ANNOTATION: config_digest,
+        MODEL_DIGEST_ANNOTATION: model_digest,
+        CONFIG_DIGEST_ANNOTATION: config_digest,
     }
     if spec.metrics.scrape_annotations:
         out |= {

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 
 
-def make_hpa(instance: Mapping[str, Any], spec: InstanceSpec) -> dict[str, Any]:
-    if spec.autoscaling is None:
+def make_hpa(instance: PimInstance) -> dict[str, Any]:
+    auto = instance.spec.autoscaling
+    if auto is None:
         raise ValueError("make_hpa needs spec.autoscaling")
-    name = instance["metadata"]["name"]
-    auto = spec.autoscaling
+    name = instance.name
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": names.child_metadata(instance, names.hpa(name), spec.model),
+        "metadata": names.child_metadata(instance, names.hpa(name)),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": names.deployment(name)},
             "minReplicas": auto.min_replicas,

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pim_operator.apis.v1alpha1 import API_VERSION, INSTANCE_KIND
+from pim_operator.apis.v1alpha1.labels import (
+    APP_NAME,
+    INSTANCE_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    MODEL_LABEL,
+    NAME_LABEL,
+    PART_OF,
+    PART_OF_LABEL,
+)
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 
-MANAGED_BY = "pim-operator"
-APP_NAME = "pim-engine"
-PART_OF = "pim"
-MODEL_LABEL = "pim.dev/model"
-INSTANCE_LABEL = "app.kubernetes.io/instance"
-MODEL_DIGEST_ANNOTATION = "pim.dev/model-digest"
-CONFIG_DIGEST_ANNOTATION = "pim.dev/config-digest"
 CONTAINER = "engine"
 
 
@@ -43,43 +45,26 @@ def servicemonitor(instance: str) -> str:
 
 def selector_labels(instance: str) -> dict[str, str]:
     """The pod selector: immutable in a Deployment, so it holds nothing that can change."""
-    return {"app.kubernetes.io/name": APP_NAME, INSTANCE_LABEL: instance}
+    return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: instance}
 
 
 def selector_string(instance: str) -> str:
     return ",".join(f"{k}={v}" for k, v in selector_labels(instance).items())
 
 
-def labels(instance: str, model: str) -> dict[str, str]:
+def labels(instance: PimInstance) -> dict[str, str]:
     return {
-        **selector_labels(instance),
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-        "app.kubernetes.io/part-of": PART_OF,
-        MODEL_LABEL: model,
+        **selector_labels(instance.name),
+        MANAGED_BY_LABEL: MANAGED_BY,
+        PART_OF_LABEL: PART_OF,
+        MODEL_LABEL: instance.model,
     }
 
 
-def owner_reference(parent: Mapping[str, Any]) -> dict[str, Any]:
-    meta = parent["metadata"]
-    return {
-        "apiVersion": API_VERSION,
-        "kind": INSTANCE_KIND,
-        "name": meta["name"],
-        "uid": meta["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
-def child_metadata(parent: Mapping[str, Any], name: str, model: str, *, owned: bool = True) -> dict[str, Any]:
-    meta = parent["metadata"]
-    out: dict[str, Any] = {
-        "name": name,
-        "namespace": meta["namespace"],
-        "labels": labels(meta["name"], model),
-    }
+def child_metadata(instance: PimInstance, name: str, *, owned: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name, "namespace": instance.namespace, "labels": labels(instance)}
     if owned:
-        out["ownerReferences"] = [owner_reference(parent)]
+        out["ownerReferences"] = [instance.owner_reference()]
     return out
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 
 
-def make_pvc(instance: Mapping[str, Any], spec: InstanceSpec) -> dict[str, Any]:
-    name = instance["metadata"]["name"]
+def make_pvc(instance: PimInstance) -> dict[str, Any]:
+    spec = instance.spec
     body: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": spec.storage.size}},
@@ -20,6 +19,6 @@ def make_pvc(instance: Mapping[str, Any], spec: InstanceSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": names.child_metadata(instance, names.pvc(name), spec.model, owned=not spec.storage.retain),
+        "metadata": names.child_metadata(instance, names.pvc(instance.name), owned=not spec.storage.retain),
         "spec": body,
     }

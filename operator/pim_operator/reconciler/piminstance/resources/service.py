@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 
 
-def make_service(instance: Mapping[str, Any], spec: InstanceSpec) -> dict[str, Any]:
-    name = instance["metadata"]["name"]
+def make_service(instance: PimInstance) -> dict[str, Any]:
+    name, spec = instance.name, instance.spec
     port: dict[str, Any] = {"name": "http", "port": spec.port, "targetPort": "http", "protocol": "TCP"}
-    if spec.node_port is not None and spec.service_type != "ClusterIP":
-        port["nodePort"] = spec.node_port
+    if instance.node_port is not None:
+        port["nodePort"] = instance.node_port
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": names.child_metadata(instance, names.service(name), spec.model),
+        "metadata": names.child_metadata(instance, names.service(name)),
         "spec": {
             "type": spec.service_type,
             "selector": names.selector_labels(name),

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pim_operator.apis.v1alpha1.types import InstanceSpec
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 
 API_VERSION = "monitoring.coreos.com/v1"
 
 
-def make_servicemonitor(instance: Mapping[str, Any], spec: InstanceSpec) -> dict[str, Any]:
-    name = instance["metadata"]["name"]
+def make_servicemonitor(instance: PimInstance) -> dict[str, Any]:
+    name = instance.name
     return {
         "apiVersion": API_VERSION,
         "kind": "ServiceMonitor",
-        "metadata": names.child_metadata(instance, names.servicemonitor(name), spec.model),
+        "metadata": names.child_metadata(instance, names.servicemonitor(name)),
         "spec": {
             "selector": {"matchLabels": names.selector_labels(name)},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": spec.metrics.interval}],
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": instance.spec.metrics.interval}],
         },
     }

@@ -1,8 +1,12 @@
-"""API paths of the kinds the operator reads and writes."""
+"""The kinds the operator reads and writes, and their API paths."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from pim_operator.apis.v1alpha1 import API_VERSION, INSTANCE_KIND, INSTANCE_PLURAL, MODEL_KIND, MODEL_PLURAL
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,8 @@ DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
 HPA = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
 SERVICEMONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
 ENDPOINTSLICE = Kind("discovery.k8s.io/v1", "EndpointSlice", "endpointslices")
-PIMMODEL = Kind("pim.dev/v1alpha1", "PimModel", "pimmodels")
-PIMINSTANCE = Kind("pim.dev/v1alpha1", "PimInstance", "piminstances")
+PIMMODEL = Kind(API_VERSION, MODEL_KIND, MODEL_PLURAL)
+PIMINSTANCE = Kind(API_VERSION, INSTANCE_KIND, INSTANCE_PLURAL)
 
 BY_KIND: dict[tuple[str, str], Kind] = {
     (k.api_version, k.kind): k
@@ -56,5 +60,5 @@ BY_KIND: dict[tuple[str, str], Kind] = {
 }
 
 
-def of(obj: dict) -> Kind:
+def of(obj: Mapping[str, Any]) -> Kind:
     return BY_KIND[(obj["apiVersion"], obj["kind"])]

@@ -1,4 +1,4 @@
-"""The operator's state: one client, the watch caches, the work queues, the probe results.
+"""The running operator's state: one client, the watch caches, the work queues, the probe results.
 
 Handlers and loops receive this object; nothing lives in module globals, so tests can run an
 operator in-process against a real cluster and throw it away.
@@ -10,22 +10,23 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pim_operator.cache import InstanceStore, Key, PodStore, Store
-from pim_operator.kube import resources
+from pim_operator.apis.v1alpha1.pimmodel_types import PimModel
+from pim_operator.cache import InstanceStore, Key, PodStore, Store, child_store, model_store
+from pim_operator.kube import kinds
 from pim_operator.kube.client import KubeClient
+from pim_operator.probe.result import ProbeResult
 from pim_operator.probe.summary import Sample
-from pim_operator.reconciler.piminstance.resources.names import INSTANCE_LABEL
 from pim_operator.settings import Settings
 from pim_operator.workqueue import WorkQueue
 
 #: Children kinds the operator watches (by its managed-by label) and restores on drift.
-CHILD_KINDS: tuple[resources.Kind, ...] = (
-    resources.CONFIGMAP,
-    resources.DEPLOYMENT,
-    resources.SERVICE,
-    resources.PVC,
-    resources.HPA,
-    resources.SERVICEMONITOR,
+CHILD_KINDS: tuple[kinds.Kind, ...] = (
+    kinds.CONFIGMAP,
+    kinds.DEPLOYMENT,
+    kinds.SERVICE,
+    kinds.PVC,
+    kinds.HPA,
+    kinds.SERVICEMONITOR,
 )
 
 
@@ -45,19 +46,24 @@ class ServiceMonitorSupport:
 class Operator:
     settings: Settings
     client: KubeClient
-    models: Store = field(default_factory=Store)
+    models: Store[PimModel] = field(default_factory=model_store)
     instances: InstanceStore = field(default_factory=InstanceStore)
-    children: dict[str, Store] = field(
-        default_factory=lambda: {**{k.kind: Store() for k in CHILD_KINDS}, "Pod": PodStore(INSTANCE_LABEL)}
+    children: dict[str, Store[dict[str, Any]]] = field(
+        default_factory=lambda: {k.kind: child_store() for k in CHILD_KINDS}
     )
+    pods: PodStore = field(default_factory=PodStore)
     model_queue: WorkQueue[Key] | None = None
     instance_queue: WorkQueue[Key] | None = None
     servicemonitors: ServiceMonitorSupport = field(default_factory=ServiceMonitorSupport)
-    probes: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    probes: dict[Key, ProbeResult] = field(default_factory=dict)
     samples: dict[Key, dict[str, Sample]] = field(default_factory=dict)
     last_resync: float = field(default_factory=time.monotonic)
 
-    def child(self, kind: resources.Kind, namespace: str, name: str) -> dict[str, Any] | None:
+    def store(self, kind: kinds.Kind) -> Store[dict[str, Any]]:
+        """The watch cache of a child kind, or of Pods."""
+        return self.pods if kind is kinds.POD else self.children[kind.kind]
+
+    def child(self, kind: kinds.Kind, namespace: str, name: str) -> dict[str, Any] | None:
         return self.children[kind.kind].get(namespace, name)
 
     def enqueue_instance(self, key: Key) -> None:

@@ -1,4 +1,4 @@
-"""Typed views of PimModel and PimInstance specs, with the defaults the CRDs declare.
+"""The PimInstance, typed once from its body: what builders, caches and checks read.
 
 The API server applies the CRD defaults; repeating them here keeps the builders total over
 objects that never went through it (unit tests, older stored objects).
@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pim_operator.apis.v1alpha1 import API_VERSION, INSTANCE_KIND
+from pim_operator.apis.v1alpha1.meta import ObjectMeta
 
 DEFAULT_PORT = 8000
 DEFAULT_STORAGE_SIZE = "1Gi"
@@ -111,20 +114,58 @@ class InstanceSpec:
 
 
 @dataclass(frozen=True)
-class ModelSource:
-    """Where a PimModel's text comes from: inline, or a ConfigMap key."""
+class PimInstance:
+    """A PimInstance as the operator sees it: metadata, the typed spec, and its current status."""
 
-    format: str
-    text: str | None = None
-    config_map: str | None = None
-    key: str | None = None
+    meta: ObjectMeta
+    spec: InstanceSpec
+    status: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_spec(cls, spec: Mapping[str, Any]) -> ModelSource:
-        ref = spec.get("configMapRef") or {}
+    def from_body(cls, body: Mapping[str, Any]) -> PimInstance:
         return cls(
-            format=spec.get("format", "yaml"),
-            text=spec.get("source"),
-            config_map=ref.get("name"),
-            key=ref.get("key"),
+            meta=ObjectMeta.from_body(body),
+            spec=InstanceSpec.from_spec(body.get("spec") or {}),
+            status=body.get("status") or {},
         )
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def namespace(self) -> str:
+        return self.meta.namespace
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.meta.key
+
+    @property
+    def model(self) -> str:
+        """The PimModel it serves (``spec.modelRef.name``, same namespace)."""
+        return self.spec.model
+
+    @property
+    def node_port(self) -> int | None:
+        """The node port this instance claims: none unless its Service is exposed on nodes."""
+        return None if self.spec.service_type == "ClusterIP" else self.spec.node_port
+
+    @property
+    def model_digest(self) -> str | None:
+        """The digest of the snapshot it last reported serving (``status.modelDigest``)."""
+        return self.status.get("modelDigest") or None
+
+    def reference(self) -> dict[str, Any]:
+        return self.meta.reference(API_VERSION, INSTANCE_KIND)
+
+    def owner_reference(self) -> dict[str, Any]:
+        """Makes the instance its children's controller: they go when it goes."""
+        return {
+            "apiVersion": API_VERSION,
+            "kind": INSTANCE_KIND,
+            "name": self.meta.name,
+            "uid": self.meta.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }

@@ -1,0 +1,196 @@
+"""The PimInstance's conditions, declared once: types, named reasons, and the helpers that set them.
+
+As Knative's ``revision_lifecycle.go``: reconcilers, model resolution, status and probes never
+spell a condition; they call ``mark_…`` (a decision they made) or ``propagate_…`` (a fact read
+from a child) and hand the results to :data:`CONDITIONS`, which orders them and derives ``Ready``.
+A new condition is a :class:`ConditionType` in :data:`CONDITIONS`, its reasons and helpers here,
+and one call where the reconciler learns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE, UNKNOWN, Condition, ConditionSet, ConditionType
+
+MODEL_RESOLVED = "ModelResolved"
+RESOURCES_READY = "ResourcesReady"
+AVAILABLE = "Available"
+PROGRESSING = "Progressing"
+HEALTHY = "Healthy"
+DEGRADED = "Degraded"
+
+# ModelResolved
+RESOLVED = "Resolved"
+MODEL_NOT_FOUND = "ModelNotFound"
+MODEL_INVALID = "ModelInvalid"
+DESTRUCTIVE_MODEL_CHANGE = "DestructiveModelChange"
+# ResourcesReady
+APPLIED = "Applied"
+WAITING_FOR_MODEL = "WaitingForModel"
+PORT_CONFLICT = "PortConflict"
+APPLY_FAILED = "ApplyFailed"
+# Available
+SUSPENDED = "Suspended"
+SCALED_TO_ZERO = "ScaledToZero"
+DEPLOYMENT_MISSING = "DeploymentMissing"
+MINIMUM_REPLICAS_AVAILABLE = "MinimumReplicasAvailable"
+NO_READY_REPLICAS = "NoReadyReplicas"
+# Progressing (a failed rollout carries the Deployment's own reason)
+CREATING = "Creating"
+ROLLING_OUT = "RollingOut"
+COMPLETE = "Complete"
+# Healthy and Degraded (pod problems carry the kubelet's reason: CrashLoopBackOff, OOMKilled, ...)
+PODS_READY = "PodsReady"
+REPLICAS_HEALTHY = "ReplicasHealthy"
+PROBE_FAILED = "ProbeFailed"
+REPLICAS_UNAVAILABLE = "ReplicasUnavailable"
+AS_EXPECTED = "AsExpected"
+
+#: In status order; ``Ready`` follows them and names the first that is not in its good state.
+CONDITIONS = ConditionSet(
+    ConditionType(MODEL_RESOLVED, events=True),
+    ConditionType(RESOURCES_READY, events=True, retry_reasons=frozenset({APPLY_FAILED, PORT_CONFLICT})),
+    ConditionType(AVAILABLE),
+    ConditionType(PROGRESSING, good=FALSE, good_reasons=frozenset({COMPLETE})),
+    ConditionType(HEALTHY, events=True),
+    ConditionType(DEGRADED, good=FALSE, events=True),
+)
+
+
+# ModelResolved: which snapshot the instance serves.
+
+
+def _serving(digest: str | None) -> str:
+    return f"; serving the last valid snapshot {digest}" if digest else ""
+
+
+def mark_model_resolved(model: str, digest: str) -> Condition:
+    return Condition(MODEL_RESOLVED, TRUE, RESOLVED, f"serving PimModel {model} {digest}")
+
+
+def mark_model_not_found(model: str, *, serving: str | None) -> Condition:
+    """``serving`` is the digest of the snapshot kept running, if any."""
+    return Condition(MODEL_RESOLVED, FALSE, MODEL_NOT_FOUND, f"PimModel {model} not found{_serving(serving)}")
+
+
+def mark_model_invalid(model: str, error: str | None, *, serving: str | None) -> Condition:
+    return Condition(MODEL_RESOLVED, FALSE, MODEL_INVALID, f"PimModel {model} is invalid: {error}{_serving(serving)}")
+
+
+def mark_destructive_model_change(model: str, digest: str, changes: Sequence[str], *, serving: str | None) -> Condition:
+    return Condition(
+        MODEL_RESOLVED,
+        FALSE,
+        DESTRUCTIVE_MODEL_CHANGE,
+        f"PimModel {model} {digest} would drop data ({'; '.join(changes)}); "
+        f"set spec.allowDestructiveMigration to accept{_serving(serving)}",
+    )
+
+
+# ResourcesReady: whether the children are as desired.
+
+
+def mark_resources_applied() -> Condition:
+    return Condition(RESOURCES_READY, TRUE, APPLIED, "all children are as desired")
+
+
+def mark_waiting_for_model() -> Condition:
+    return Condition(RESOURCES_READY, FALSE, WAITING_FOR_MODEL, "no valid model to serve yet")
+
+
+def mark_port_conflict(message: str) -> Condition:
+    return Condition(RESOURCES_READY, FALSE, PORT_CONFLICT, message)
+
+
+def mark_apply_failed(kind: str, name: str, error: object) -> Condition:
+    """The API server refused a child: the request is wrong, not the weather."""
+    return Condition(RESOURCES_READY, FALSE, APPLY_FAILED, f"{kind} {name}: {error}")
+
+
+# Available and Progressing: read from the Deployment.
+
+
+def propagate_deployment(deployment: Mapping[str, Any] | None, *, suspended: bool) -> tuple[Condition, Condition]:
+    """Available and Progressing from the Deployment (None: not created yet)."""
+    return _available(deployment, suspended), _progressing(deployment)
+
+
+def _available(deployment: Mapping[str, Any] | None, suspended: bool) -> Condition:
+    if suspended:
+        return Condition(AVAILABLE, FALSE, SUSPENDED, "spec.suspend is true: scaled to zero")
+    if deployment is None:
+        return Condition(AVAILABLE, UNKNOWN, DEPLOYMENT_MISSING, "the Deployment does not exist yet")
+    st = deployment.get("status") or {}
+    ready = int(st.get("readyReplicas") or 0)
+    want = int((deployment.get("spec") or {}).get("replicas") or 0)
+    if want == 0:
+        return Condition(AVAILABLE, FALSE, SCALED_TO_ZERO, "replicas is 0")
+    if ready >= 1:
+        return Condition(AVAILABLE, TRUE, MINIMUM_REPLICAS_AVAILABLE, f"{ready}/{want} replicas ready")
+    return Condition(AVAILABLE, FALSE, NO_READY_REPLICAS, f"0/{want} replicas ready")
+
+
+def _progressing(deployment: Mapping[str, Any] | None) -> Condition:
+    """True while a rollout runs; False/Complete when settled; False with the cause when it failed."""
+    if deployment is None:
+        return Condition(PROGRESSING, TRUE, CREATING, "creating the Deployment")
+    meta = deployment.get("metadata") or {}
+    st = deployment.get("status") or {}
+    for c in st.get("conditions") or ():
+        if c.get("type") == "Progressing" and c.get("status") == "False":
+            return Condition(PROGRESSING, FALSE, str(c.get("reason")), str(c.get("message", "")))
+    want = int((deployment.get("spec") or {}).get("replicas") or 0)
+    if int(st.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
+        return Condition(PROGRESSING, TRUE, ROLLING_OUT, "the Deployment controller has not seen the change yet")
+    updated = int(st.get("updatedReplicas") or 0)
+    total = int(st.get("replicas") or 0)
+    avail = int(st.get("availableReplicas") or 0)
+    if updated < want or total > updated or avail < updated:
+        return Condition(PROGRESSING, TRUE, ROLLING_OUT, f"{updated}/{want} updated, {avail} available, {total} total")
+    return Condition(PROGRESSING, FALSE, COMPLETE, f"{updated}/{want} replicas up to date")
+
+
+# Healthy and Degraded: the pods' own state and the operator's probes. Each helper sets both.
+
+
+def mark_nothing_to_probe(reason: str) -> tuple[Condition, Condition]:
+    """Suspended or scaled to zero: no replica, and that is not a fault."""
+    return Condition(HEALTHY, TRUE, reason, "no replicas to probe"), Condition(DEGRADED, FALSE, AS_EXPECTED, "")
+
+
+def propagate_pod_problem(reason: str, message: str, *, healthy_replicas: int) -> tuple[Condition, Condition]:
+    """A pod in a state it will not leave by itself; ``reason`` is the kubelet's."""
+    return _unwell(reason, message, healthy_replicas)
+
+
+def mark_probe_failed(message: str, *, healthy_replicas: int) -> tuple[Condition, Condition]:
+    return _unwell(PROBE_FAILED, message, healthy_replicas)
+
+
+def _unwell(reason: str, message: str, healthy_replicas: int) -> tuple[Condition, Condition]:
+    return (
+        Condition(HEALTHY, FALSE if healthy_replicas == 0 else TRUE, reason, message),
+        Condition(DEGRADED, TRUE, reason, message),
+    )
+
+
+def propagate_pod_readiness(ready: int, desired: int) -> tuple[Condition, Condition]:
+    """Not probed (yet, or probing is off): the kubelet's readiness probes of /ready stand in."""
+    msg = f"{ready}/{desired} pods ready (not probed by the operator)"
+    healthy = Condition(HEALTHY, TRUE, PODS_READY, msg) if ready else Condition(HEALTHY, FALSE, NO_READY_REPLICAS, msg)
+    if 0 < ready < desired:
+        return healthy, Condition(DEGRADED, TRUE, REPLICAS_UNAVAILABLE, msg)
+    return healthy, Condition(DEGRADED, FALSE, AS_EXPECTED, "")
+
+
+def mark_replicas_probed(healthy: int, desired: int) -> tuple[Condition, Condition]:
+    """Every probed replica answered ready; fewer of them than desired is Degraded."""
+    msg = f"{healthy}/{desired} replicas healthy"
+    degraded = (
+        Condition(DEGRADED, TRUE, REPLICAS_UNAVAILABLE, msg)
+        if healthy < desired
+        else Condition(DEGRADED, FALSE, AS_EXPECTED, "")
+    )
+    return Condition(HEALTHY, TRUE, REPLICAS_HEALTHY, msg), degraded
