@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pim_operator.apis.v1alpha1 import API_VERSION, INSTANCE_KIND
-from pim_operator.apis.v1alpha1.meta import ObjectMeta
+from pim_operator.apis.v1alpha1.meta import TypedObject
 
 DEFAULT_PORT = 8000
 DEFAULT_STORAGE_SIZE = "1Gi"
@@ -113,33 +113,15 @@ class InstanceSpec:
         )
 
 
-@dataclass(frozen=True)
-class PimInstance:
+@dataclass(frozen=True, kw_only=True)
+class PimInstance(TypedObject, api_version=API_VERSION, kind=INSTANCE_KIND):
     """A PimInstance as the operator sees it: metadata, the typed spec, and its current status."""
 
-    meta: ObjectMeta
     spec: InstanceSpec
-    status: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> PimInstance:
-        return cls(
-            meta=ObjectMeta.from_body(body),
-            spec=InstanceSpec.from_spec(body.get("spec") or {}),
-            status=body.get("status") or {},
-        )
-
-    @property
-    def name(self) -> str:
-        return self.meta.name
-
-    @property
-    def namespace(self) -> str:
-        return self.meta.namespace
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.meta.key
+    def typed_spec(cls, body: Mapping[str, Any]) -> dict[str, Any]:
+        return {"spec": InstanceSpec.from_spec(body.get("spec") or {})}
 
     @property
     def model(self) -> str:
@@ -156,14 +138,11 @@ class PimInstance:
         """The digest of the snapshot it last reported serving (``status.modelDigest``)."""
         return self.status.get("modelDigest") or None
 
-    def reference(self) -> dict[str, Any]:
-        return self.meta.reference(API_VERSION, INSTANCE_KIND)
-
     def owner_reference(self) -> dict[str, Any]:
         """Makes the instance its children's controller: they go when it goes."""
         return {
-            "apiVersion": API_VERSION,
-            "kind": INSTANCE_KIND,
+            "apiVersion": self.api_version,
+            "kind": self.kind,
             "name": self.meta.name,
             "uid": self.meta.uid,
             "controller": True,

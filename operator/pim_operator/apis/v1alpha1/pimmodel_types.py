@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pim_operator.apis.v1alpha1 import API_VERSION, MODEL_KIND
-from pim_operator.apis.v1alpha1.meta import ObjectMeta
+from pim_operator.apis.v1alpha1.meta import TypedObject
 
 
 @dataclass(frozen=True)
@@ -30,36 +30,15 @@ class ModelSource:
         )
 
 
-@dataclass(frozen=True)
-class PimModel:
-    meta: ObjectMeta
+@dataclass(frozen=True, kw_only=True)
+class PimModel(TypedObject, api_version=API_VERSION, kind=MODEL_KIND):
     source: ModelSource
-    status: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> PimModel:
-        return cls(
-            meta=ObjectMeta.from_body(body),
-            source=ModelSource.from_spec(body.get("spec") or {}),
-            status=body.get("status") or {},
-        )
-
-    @property
-    def name(self) -> str:
-        return self.meta.name
-
-    @property
-    def namespace(self) -> str:
-        return self.meta.namespace
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.meta.key
+    def typed_spec(cls, body: Mapping[str, Any]) -> dict[str, Any]:
+        return {"source": ModelSource.from_spec(body.get("spec") or {})}
 
     @property
     def where(self) -> str:
         """How load errors name this model."""
         return f"pimmodel/{self.meta.namespace}/{self.meta.name}"
-
-    def reference(self) -> dict[str, Any]:
-        return self.meta.reference(API_VERSION, MODEL_KIND)
