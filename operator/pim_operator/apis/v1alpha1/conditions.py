@@ -27,9 +27,6 @@ class Condition:
     reason: str
     message: str = ""
 
-    def is_true(self) -> bool:
-        return self.status == TRUE
-
 
 @dataclass(frozen=True)
 class ConditionType:
@@ -60,9 +57,6 @@ class ConditionSet:
         self.ready = ready
         self.types: dict[str, ConditionType] = {t.name: t for t in types}
         self._ready_type = ConditionType(ready, events=ready_events)
-
-    def __contains__(self, type_: str) -> bool:
-        return type_ in self.types
 
     def is_good(self, type_: str, status: str, reason: str = "") -> bool:
         """Whether a condition is in its good state; undeclared types (``Ready``) are good when True."""
