@@ -21,7 +21,8 @@ import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Literal, Protocol
 
 from pim_engine.model import Model, canonical_json
@@ -41,7 +42,7 @@ from pim_engine.schema import (
     tables_for,
     unique_index_sql,
 )
-from pim_engine.validation import Invalid, body_converter
+from pim_engine.storage.sqlite import canonical_decimal
 
 Safety = Literal["safe", "destructive", "blocked"]
 
@@ -484,13 +485,31 @@ def _apply_changes(conn: sqlite3.Connection, tables: Mapping[str, Table], change
             conn.execute(f"DROP INDEX IF EXISTS {quote(index_name(table.name, change.attribute or '', 'uq'))}")
 
 
+#: Defaults of temporal attributes that mean "at the time of the write": no SQL default for those.
+_NOW_WORDS = frozenset({"now", "today", "current_timestamp", "current_date", "current_time", "now()"})
+
+
 def _default_sql(column: Column) -> str | None:
-    if column.attribute.default is None:
+    """The stored form of the attribute's default as an SQL literal (for columns added to full tables)."""
+    attr = column.attribute
+    value = attr.default
+    if value is None or attr.type == "reference":
         return None
     try:
-        return sql_literal(body_converter(column)(column.attribute.default))
-    except Invalid:
+        if attr.type == "boolean":
+            value = int(bool(value))
+        elif attr.type == "decimal":
+            value = canonical_decimal(Decimal(str(value)))
+        elif attr.type == "json":
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        elif attr.type in ("date", "time", "datetime"):
+            if str(value).lower() in _NOW_WORDS:
+                return None
+            parse = {"date": date.fromisoformat, "time": time.fromisoformat, "datetime": datetime.fromisoformat}
+            value = parse[attr.type](str(value)).isoformat()
+    except (ArithmeticError, ValueError, TypeError):
         return None
+    return sql_literal(value)
 
 
 def _rebuild(conn: sqlite3.Connection, table: Table) -> None:

@@ -1,45 +1,49 @@
-"""CRUD over HTTP for every entity: ``/api/v1/{collection}`` and ``/api/v1/{collection}/{id}``.
+"""CRUD routers: ``/api/v1/{collection}`` and ``/api/v1/{collection}/{id}`` for every entity.
 
-Endpoints are plain Starlette routes rather than FastAPI path operations: checks and SQL are
-compiled once per entity (``EntityService``), so a request costs one JSON parse, a few converter
-calls and one hop to the database thread. The OpenAPI document is built separately from the same
-model (``openapi.py``).
+Request bodies are declared with the generated Pydantic models, so FastAPI validates them and
+documents them. Three parts of FastAPI's per-request machinery are bypassed, with its own means:
+
+* Responses are ``Response`` objects holding JSON the store already made JSON-ready (decimals and
+  dates as strings): FastAPI returns a ``Response`` as it is, skipping ``response_model``
+  validation and ``jsonable_encoder``, which would rebuild every item twice. The response models
+  still document the routes.
+* The ``{id}`` path parameter is read from ``request.path_params`` and checked here (documented
+  through ``openapi_extra``): an integer id is ASCII digits only, so ``01``, ``+1``, ``1_0`` and
+  full-width digits are not ``1``, and a malformed id is a missing row (404), not a 422.
+* Attribute filters are read from the query string in one pass and converted with one Pydantic
+  ``TypeAdapter`` per attribute (built at start-up); a filter per attribute declared as a FastAPI
+  parameter would be looked up and copied on every request. ``skip``, ``limit`` and ``sort`` are
+  ordinary FastAPI query parameters.
+
+Bodies go through ``JsonBodyRoute``: writes must be ``application/json`` (or ``+json``; else 415, so
+no web page can post a form to an instance) and are parsed by ``json_body.parse_body``. Endpoints
+are ``async`` (no thread-pool hop); the store decides where SQL runs.
 """
 
-from __future__ import annotations
-
-import json
-import sqlite3
-from collections.abc import Mapping
-from decimal import Decimal
-from typing import Any
-from urllib.parse import parse_qsl
+import inspect
+import re
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from urllib.parse import quote as url_quote
 
-from starlette.requests import Request
+from fastapi import APIRouter, Query, Request
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.responses import Response
-from starlette.routing import Route
 
-from pim_engine.schema import Table, quote
-from pim_engine.storage import DECIMAL_COLLATION, EntitySql, Store
-from pim_engine.validation import EntityCodec, FieldError, Invalid, RequestError, single
+from pim_engine.entity_models import INT64_MAX, INT64_MIN, EntityModels
+from pim_engine.errors import ApiError, api_error, dumps, error
+from pim_engine.json_body import BodyError, parse_body
+from pim_engine.schema import Column, Table
+from pim_engine.storage import EntityStore, ListQuery
 
 API_PREFIX = "/api/v1"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+_JSON = "application/json"
+_INTEGER_ID = re.compile(r"(?:0|-?[1-9][0-9]{0,18})")
 _RESERVED = frozenset({"skip", "limit", "sort"})
-
-
-def dumps(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(dumps(data), status, headers, media_type="application/json")
-
-
-def error_response(err: RequestError) -> Response:
-    return json_response(err.to_dict(), err.status)
 
 
 def collection_path(collection: str) -> str:
@@ -47,276 +51,326 @@ def collection_path(collection: str) -> str:
     return f"{API_PREFIX}/{url_quote(collection, safe='')}"
 
 
-class EntityService:
-    """Everything one entity needs at request time; the ``_db_*`` methods run on the database thread."""
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
 
-    def __init__(self, table: Table, codec: EntityCodec, counts: dict[str, int]) -> None:
-        self.table = table
-        self.name = table.name
-        self.codec = codec
-        self.sql = EntitySql(table, codec.write_columns)
-        self.counts = counts
-        #: (column, target entity, existence query) for each reference column.
-        self.references: list[tuple[str, str, str]] = [
-            (
-                c.name,
-                c.references,
-                f"SELECT 1 FROM {quote(c.references)} WHERE {quote(c.references_column or '')} = ?",
-            )
-            for c in table.columns
-            if c.references is not None
-        ]
-        #: (entity.column, query) for each reference *to* this entity, filled in by ``link``.
-        self.referenced_by: list[tuple[str, str]] = []
-        self.decimal_columns = frozenset(c.name for c in table.columns if c.attribute.type == "decimal")
-        self.sortable = frozenset(c.name for c in table.columns)
 
-    def link(self, services: Mapping[str, EntityService]) -> None:
-        for other in services.values():
-            for column, target, _ in other.references:
-                if target == self.name:
-                    self.referenced_by.append(
-                        (
-                            f"{other.name}.{column}",
-                            f"SELECT 1 FROM {quote(other.name)} WHERE {quote(column)} = ? LIMIT 1",
-                        )
-                    )
+class ErrorBody(BaseModel):
+    """Every error the API answers: FastAPI's validation-error shape."""
 
-    # --- database thread ---
+    detail: list[ErrorItem]
 
-    def _check_references(self, conn: sqlite3.Connection, values: Mapping[str, Any]) -> None:
-        errors = []
-        for column, target, sql in self.references:
-            value = values.get(column)
-            if value is not None and conn.execute(sql, (value,)).fetchone() is None:
-                errors.append(FieldError(("body", column), f"no {target} with id {value!r}", "reference_not_found"))
-        if errors:
-            raise RequestError(422, errors)
 
-    def _conflict(self, err: sqlite3.IntegrityError) -> RequestError:
-        text = str(err)
-        if "UNIQUE" in text or "PRIMARY KEY" in text:
-            prefix = f"{self.name}."
-            columns = [
-                p.strip()[len(prefix) :] if p.strip().startswith(prefix) else p.strip()
-                for p in text.split(":", 1)[-1].split(",")
-            ]
-            return RequestError(
-                409,
-                [FieldError(("body", c), f"a {self.name} with this {c} already exists", "unique") for c in columns],
-            )
-        return single(409, ("body",), f"{self.name}: {text}", "conflict")
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        404: "No such row or collection",
+        409: "Unique value taken, or row still referenced",
+        413: "Body too large",
+        415: "Body is not application/json",
+        422: "Invalid body or query",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
 
-    def db_create(self, conn: sqlite3.Connection, values: dict[str, Any]) -> tuple[Any, ...]:
-        self._check_references(conn, values)
-        try:
-            row = conn.execute(self.sql.insert, [values[c] for c in self.sql.write_columns]).fetchone()
-        except sqlite3.IntegrityError as err:
-            raise self._conflict(err) from None
-        self.counts[self.name] += 1
-        return row
 
-    def db_get(self, conn: sqlite3.Connection, key: Any) -> tuple[Any, ...] | None:
-        return conn.execute(self.sql.get, (key,)).fetchone()
+def is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == _JSON or (media.startswith("application/") and media.endswith("+json"))
 
-    def db_update(self, conn: sqlite3.Connection, key: Any, values: dict[str, Any]) -> tuple[Any, ...] | None:
-        self._check_references(conn, values)
-        columns = tuple(values)
-        sql = self.sql.update_sql(columns)
-        params = [values[c] for c in columns]
-        params.append(key)
-        try:
-            return conn.execute(sql, params).fetchone()
-        except sqlite3.IntegrityError as err:
-            raise self._conflict(err) from None
 
-    def db_delete(self, conn: sqlite3.Connection, key: Any) -> bool:
-        for where, sql in self.referenced_by:
-            if conn.execute(sql, (key,)).fetchone() is not None:
-                raise single(409, ("path", "id"), f"{self.name} {key!r} is still referenced by {where}", "referenced")
-        try:
-            deleted = conn.execute(self.sql.delete, (key,)).rowcount
-        except sqlite3.IntegrityError as err:
-            raise single(409, ("path", "id"), f"{self.name} {key!r} is still referenced: {err}", "referenced") from None
-        if deleted:
-            self.counts[self.name] -= 1
-        return bool(deleted)
+class JsonRequest(Request):
+    """A request whose ``json()`` is the engine's hardened parser."""
 
-    def db_list(
-        self, conn: sqlite3.Connection, where: str, params: list[Any], order: str, limit: int, skip: int
-    ) -> tuple[list[tuple[Any, ...]], int]:
-        t = self.sql.table_sql
-        total = conn.execute(f"SELECT count(*) FROM {t}{where}", params).fetchone()[0]
-        rows = conn.execute(
-            f"SELECT {self.sql.select_cols} FROM {t}{where} ORDER BY {order} LIMIT ? OFFSET ?",
-            [*params, limit, skip],
-        ).fetchall()
-        return rows, total
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = parse_body(await self.body())
+            except BodyError as err:
+                raise ApiError(422, [error(err.loc, err.msg, err.kind)]) from None
+        return self._json
 
-    # --- query parsing (event loop) ---
 
-    def parse_query(self, query: str) -> tuple[str, list[Any], str, int, int]:
-        errors: list[FieldError] = []
-        filters: dict[str, list[Any]] = {}
-        skip, limit, sort = 0, DEFAULT_LIMIT, ""
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            if name == "skip" or name == "limit":
-                try:
-                    number = int(value)
-                    if number < 0:
-                        raise ValueError
-                except ValueError:
-                    errors.append(
-                        FieldError(("query", name), f"must be a non-negative integer, not {value!r}", "int_parsing")
-                    )
-                    continue
-                if name == "skip":
-                    skip = number
-                else:
-                    limit = min(number, MAX_LIMIT)
-            elif name == "sort":
-                sort = value
-            else:
-                convert = self.codec.filters.get(name)
-                if convert is None:
-                    errors.append(
-                        FieldError(
-                            ("query", name),
-                            f"{self.name} has no attribute {name!r} to filter on",
-                            "unknown_filter",
-                        )
-                    )
-                    continue
-                try:
-                    filters.setdefault(name, []).append(convert(value))
-                except Invalid as err:
-                    errors.append(FieldError(("query", name), err.msg, err.kind))
-        order = self._order(sort, errors)
-        if errors:
-            raise RequestError(400, errors)
-        clauses: list[str] = []
-        params: list[Any] = []
-        for name, values in filters.items():
-            column = quote(name)
-            if name in self.decimal_columns:
-                column += f" COLLATE {DECIMAL_COLLATION}"
-            if len(values) == 1:
-                clauses.append(f"{column} = ?")
-            else:
-                clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        return where, params, order, limit, skip
+class JsonBodyRoute(APIRoute):
+    """Routes taking a body accept JSON only, parsed by ``parse_body`` (FastAPI's custom route class)."""
 
-    def _order(self, sort: str, errors: list[FieldError]) -> str:
-        terms: list[str] = []
-        seen: set[str] = set()
-        for raw in filter(None, (part.strip() for part in sort.split(","))):
-            descending = raw.startswith("-")
-            name = raw.lstrip("+-")
-            if name not in self.sortable:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not self.methods & {"POST", "PUT", "PATCH"}:
+            return handler
+
+        async def json_only(request: Request) -> Response:
+            if not is_json(request.headers.get("content-type")):
+                raise api_error(415, ["header", "content-type"], "the body must be application/json", "content_type")
+            return await handler(JsonRequest(request.scope, request.receive))
+
+        return json_only
+
+
+def key_parser(table: Table, key_auto: bool) -> Callable[[str], Any]:
+    """Path text -> key value; a malformed id names no row (404)."""
+    name = table.name
+    integer = table.key.attribute.type == "integer"
+
+    def parse(text: str) -> Any:
+        if not integer:
+            return text
+        if _INTEGER_ID.fullmatch(text) is None or not INT64_MIN <= (value := int(text)) <= INT64_MAX:
+            raise api_error(404, ["path", "id"], f"no {name} with id {text!r}", "not_found")
+        return value
+
+    return parse
+
+
+def _filter_adapter(column: Column, key_type: str | None) -> TypeAdapter[Any] | None:
+    """Query text -> value of one attribute (lax, as query strings are text); None: not filterable."""
+    from datetime import date, time
+    from decimal import Decimal
+
+    attr = column.attribute
+    kind = key_type if attr.type == "reference" and key_type else attr.type
+    if attr.type == "reference" and not key_type:
+        kind = "integer"
+    types: dict[str, Any] = {
+        "string": str,
+        "text": str,
+        "integer": Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)],
+        "float": Annotated[float, Field(allow_inf_nan=False)],
+        "decimal": Annotated[Decimal, Field(max_digits=100, allow_inf_nan=False)],
+        "boolean": bool,
+        "date": date,
+        "time": time,
+        "datetime": datetime,
+    }
+    if kind == "enum":
+        from typing import Literal
+
+        return TypeAdapter(Literal[tuple(attr.enum or ())])  # type: ignore[misc]
+    return TypeAdapter(types[kind]) if kind in types else None
+
+
+def add_entity_routes(
+    router: APIRouter,
+    table: Table,
+    models: EntityModels,
+    store: EntityStore,
+    key_types: Mapping[str, str],
+) -> None:
+    """Add the two paths of one entity to ``router`` (the app's own: an included router would add a
+    level of indirection to every request's routing)."""
+    entity = table.entity
+    name = entity.name
+    base = f"{API_PREFIX}/{entity.collection}"  # routing sees the decoded path
+    item_url = collection_path(entity.collection) + "/"
+    key_name = models.key
+    parse_key = key_parser(table, models.key_auto)
+    stamped_on_create = models.auto_now_add + models.auto_now
+    stamped_on_update = models.auto_now
+    filters = {c.name: _filter_adapter(c, key_types.get(c.references or "")) for c in table.columns}
+    sortable = frozenset(c.name for c in table.columns)
+
+    def not_found(key: Any) -> ApiError:
+        return api_error(404, ["path", "id"], f"no {name} with id {key!r}", "not_found")
+
+    def item_response(item: dict[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+        return Response(dumps(item), status, headers, media_type=_JSON)
+
+    def key_mismatch(body: BaseModel, key: Any) -> None:
+        given = body.__dict__.get(key_name)
+        if given is not None and given != key:
+            raise api_error(422, ["body", key_name], "does not match the id in the path", "key_mismatch")
+
+    # --- endpoints ---
+
+    async def create_item(body: BaseModel) -> Response:
+        values = dict(body.__dict__)
+        if stamped_on_create:
+            now = datetime.now(UTC)
+            for column in stamped_on_create:
+                values[column] = now
+        item = await store.create(values)
+        return item_response(item, 201, {"location": item_url + url_quote(str(item[key_name]), safe="")})
+
+    async def list_items(
+        request: Request,
+        skip: Annotated[int, Query(ge=0, le=INT64_MAX, description="rows to skip")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = DEFAULT_LIMIT,
+        sort: Annotated[
+            str | None, Query(max_length=1024, description="comma-separated attributes; '-' for descending")
+        ] = None,
+    ) -> Response:
+        errors: list[dict[str, Any]] = []
+        found: dict[str, list[Any]] = {}
+        for param, text in request.query_params.multi_items():
+            if param in _RESERVED:
+                continue
+            if param not in filters:
                 errors.append(
-                    FieldError(("query", "sort"), f"{self.name} has no attribute {name!r} to sort by", "unknown_sort")
+                    error(["query", param], f"{name} has no attribute {param!r} to filter on", "unknown_filter")
                 )
                 continue
-            if name in seen:
+            adapter = filters[param]
+            if adapter is None:
+                errors.append(error(["query", param], "json attributes cannot be filtered on", "filter_unsupported"))
                 continue
-            seen.add(name)
-            column = quote(name)
-            if name in self.decimal_columns:
-                column += f" COLLATE {DECIMAL_COLLATION}"
-            terms.append(column + (" DESC" if descending else " ASC"))
-        if self.codec.key_name not in seen:
-            terms.append(quote(self.codec.key_name) + " ASC")
-        return ", ".join(terms)
+            try:
+                found.setdefault(param, []).append(adapter.validate_python(text))
+            except ValidationError as err:
+                errors.append(error(["query", param], err.errors()[0]["msg"], err.errors()[0]["type"]))
+        order: list[tuple[str, bool]] = []
+        for raw in filter(None, (part.strip() for part in (sort or "").split(","))):
+            column = raw.lstrip("+-")
+            if column not in sortable:
+                errors.append(
+                    error(["query", "sort"], f"{name} has no attribute {column!r} to sort by", "unknown_sort")
+                )
+            elif all(column != c for c, _ in order):
+                order.append((column, raw.startswith("-")))
+        if errors:
+            raise ApiError(422, errors)
+        query = ListQuery(tuple((k, tuple(v)) for k, v in found.items()), tuple(order), skip, limit)
+        items, total = await store.list(query)
+        return Response(dumps({"items": items, "total": total, "skip": skip, "limit": limit}), media_type=_JSON)
 
+    async def get_item(request: Request) -> Response:
+        key = parse_key(request.path_params["id"])
+        item = await store.get(key)
+        if item is None:
+            raise not_found(key)
+        return item_response(item)
 
-def _parse_body(body: bytes) -> Any:
-    try:
-        return json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise single(422, ("body",), f"invalid JSON: {err}", "json_invalid") from None
+    async def replace_item(request: Request, body: BaseModel) -> Response:
+        key = parse_key(request.path_params["id"])
+        key_mismatch(body, key)
+        values = dict(body.__dict__)
+        values.pop(key_name, None)
+        return await _update(key, values)
 
+    async def patch_item(request: Request, body: BaseModel) -> Response:
+        key = parse_key(request.path_params["id"])
+        key_mismatch(body, key)
+        given = body.__dict__
+        values = {k: given[k] for k in body.model_fields_set if k != key_name}
+        return await _update(key, values)
 
-def entity_routes(service: EntityService, store: Store) -> list[Route]:
-    """The two routes of one entity, with both the raw and the percent-encoded path resolving."""
-    codec = service.codec
-    collection = service.table.entity.collection
-    item_url = collection_path(collection) + "/"
+    async def _update(key: Any, values: dict[str, Any]) -> Response:
+        if stamped_on_update and values is not None:
+            now = datetime.now(UTC)
+            for column in stamped_on_update:
+                values[column] = now
+        item = await store.update(key, values)
+        if item is None:
+            raise not_found(key)
+        return item_response(item)
 
-    def not_found(key: Any) -> RequestError:
-        return single(404, ("path", "id"), f"no {service.name} with id {key!r}", "not_found")
+    async def delete_item(request: Request) -> Response:
+        key = parse_key(request.path_params["id"])
+        if not await store.delete(key):
+            raise not_found(key)
+        return Response(status_code=204)
 
-    async def collection_endpoint(request: Request) -> Response:
-        try:
-            if request.method == "POST":
-                values = codec.for_create(_parse_body(await request.body()))
-                row = await store.run(service.db_create, values)
-                item = codec.to_item(row)
-                location = item_url + url_quote(str(item[codec.key_name]), safe="")
-                return json_response(item, 201, {"location": location})
-            where, params, order, limit, skip = service.parse_query(request.scope["query_string"].decode("latin-1"))
-            rows, total = await store.run(service.db_list, where, params, order, limit, skip)
-            to_item = codec.to_item
-            return json_response({"items": [to_item(r) for r in rows], "total": total, "skip": skip, "limit": limit})
-        except RequestError as err:
-            return error_response(err)
+    _typed(create_item, body=models.create)
+    _typed(replace_item, body=models.replace)
+    _typed(patch_item, body=models.patch)
 
-    async def item_endpoint(request: Request) -> Response:
-        try:
-            key = codec.parse_key(request.path_params["id"])
-            method = request.method
-            row: tuple[Any, ...] | None
-            if method == "GET":
-                row = await store.run(service.db_get, key)
-            elif method == "DELETE":
-                if not await store.run(service.db_delete, key):
-                    raise not_found(key)
-                return Response(status_code=204)
-            else:
-                body = _parse_body(await request.body())
-                values = codec.for_replace(body, key) if method == "PUT" else codec.for_patch(body, key)
-                row = await store.run(service.db_update, key, values)
-            if row is None:
-                raise not_found(key)
-            return json_response(codec.to_item(row))
-        except RequestError as err:
-            return error_response(err)
+    op = re.sub(r"\W", "_", models.read.__name__)
 
-    base = f"{API_PREFIX}/{collection}"
-    return [
-        Route(base, collection_endpoint, methods=["GET", "POST"], name=f"collection:{service.name}"),
-        Route(
-            base + "/{id}",
-            item_endpoint,
-            methods=["GET", "PUT", "PATCH", "DELETE"],
-            name=f"item:{service.name}",
-        ),
+    def add(path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        router.add_api_route(path, endpoint, tags=[name], route_class_override=JsonBodyRoute, **kwargs)
+
+    id_param = {
+        "parameters": [
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "description": f"the {key_name} of a {name}"
+                + (" (ASCII digits, no sign or leading zero)" if table.key.attribute.type == "integer" else ""),
+                "schema": {"type": "integer", "format": "int64"}
+                if table.key.attribute.type == "integer"
+                else {"type": "string"},
+            }
+        ]
+    }
+    filter_params = [
+        {
+            "name": c.name,
+            "in": "query",
+            "required": False,
+            "description": "equality filter; repeat for any of several values",
+            "schema": {"type": "string"},
+        }
+        for c in table.columns
+        if filters[c.name] is not None and c.name not in _RESERVED
     ]
+    add(
+        base,
+        list_items,
+        methods=["GET"],
+        response_model=models.list,
+        summary=f"List {name}",
+        operation_id=f"list_{op}",
+        responses=_errors(422),
+        openapi_extra={"parameters": filter_params},
+    )
+    add(
+        base,
+        create_item,
+        methods=["POST"],
+        status_code=201,
+        response_model=models.read,
+        summary=f"Create a {name}",
+        operation_id=f"create_{op}",
+        responses=_errors(409, 413, 415, 422),
+    )
+    item_path = base + "/{id}"
+    add(
+        item_path,
+        get_item,
+        methods=["GET"],
+        response_model=models.read,
+        summary=f"Get a {name}",
+        operation_id=f"get_{op}",
+        responses=_errors(404),
+        openapi_extra=id_param,
+    )
+    add(
+        item_path,
+        replace_item,
+        methods=["PUT"],
+        response_model=models.read,
+        summary=f"Replace a {name}",
+        operation_id=f"replace_{op}",
+        responses=_errors(404, 409, 413, 415, 422),
+        openapi_extra=id_param,
+    )
+    add(
+        item_path,
+        patch_item,
+        methods=["PATCH"],
+        response_model=models.read,
+        summary=f"Update some attributes of a {name}",
+        operation_id=f"update_{op}",
+        responses=_errors(404, 409, 413, 415, 422),
+        openapi_extra=id_param,
+    )
+    add(
+        item_path,
+        delete_item,
+        methods=["DELETE"],
+        status_code=204,
+        response_class=Response,
+        summary=f"Delete a {name}",
+        operation_id=f"delete_{op}",
+        responses=_errors(404, 409),
+        openapi_extra=id_param,
+    )
 
 
-def unknown_collection_routes(collections: frozenset[str]) -> list[Route]:
-    """Catch-alls after the entity routes: 404 naming an unknown collection, 405 for a known one."""
-    item_methods = "GET, PUT, PATCH, DELETE"
-
-    async def unknown(request: Request) -> Response:
-        name = request.path_params["collection"]
-        if name in collections:
-            allowed = item_methods if "rest" in request.path_params else "GET, POST"
-            err = single(405, ("method",), f"{request.method} is not allowed here; use {allowed}", "method")
-            return json_response(err.to_dict(), 405, {"allow": allowed})
-        return error_response(single(404, ("path", "collection"), f"no collection {name!r}", "not_found"))
-
-    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    return [
-        Route(API_PREFIX + "/{collection}", unknown, methods=methods),
-        Route(API_PREFIX + "/{collection}/{rest:path}", unknown, methods=methods),
-    ]
-
-
-def build_services(tables: Mapping[str, Table], counts: dict[str, int]) -> dict[str, EntityService]:
-    key_types = {name: t.key.attribute.type for name, t in tables.items()}
-    services = {name: EntityService(t, EntityCodec(t, key_types), counts) for name, t in tables.items()}
-    for service in services.values():
-        service.link(services)
-    return services
+def _typed(endpoint: Callable[..., Any], **annotations: type[BaseModel]) -> None:
+    """Give a generated endpoint its entity's body model (FastAPI reads the signature)."""
+    signature = inspect.signature(endpoint)
+    params = [p.replace(annotation=annotations.get(p.name, p.annotation)) for p in signature.parameters.values()]
+    endpoint.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]

@@ -37,7 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         model = load_model(settings.model)
-        app = create_app(model, settings.db, allow_destructive_migration=settings.allow_destructive_migration)
+        app = create_app(
+            model,
+            settings.db,
+            allow_destructive_migration=settings.allow_destructive_migration,
+            max_body_bytes=settings.max_body_bytes,
+        )
     except ModelError as err:
         return _fail(str(err), EXIT_BAD_MODEL)
     except MigrationRefused as err:
@@ -67,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server.run()
     finally:
-        app.state.store.close()
+        app.state.database.close()
     return 0 if server.started else 1
 
 

@@ -27,6 +27,7 @@ class Settings:
     port: int = 8000
     allow_destructive_migration: bool = False
     log_level: str = "info"
+    max_body_bytes: int = 1 << 20
 
 
 def _env_bool(env: Mapping[str, str], name: str) -> bool:
@@ -53,6 +54,11 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="apply model changes that drop or retype stored data [PIM_ALLOW_DESTRUCTIVE_MIGRATION]",
     )
     parser.add_argument(
+        "--max-body-bytes",
+        default=env.get("PIM_MAX_BODY_BYTES", str(1 << 20)),
+        help="largest request body accepted; larger ones get 413 [PIM_MAX_BODY_BYTES] (default 1 MiB)",
+    )
+    parser.add_argument(
         "--log-level",
         default=env.get("PIM_LOG_LEVEL", "info"),
         help=f"one of {', '.join(LOG_LEVELS)} [PIM_LOG_LEVEL]",
@@ -76,6 +82,12 @@ def parse_settings(argv: Sequence[str] | None, env: Mapping[str, str]) -> Settin
     level = str(args.log_level).strip().lower()
     if level not in LOG_LEVELS:
         raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {args.log_level!r}")
+    try:
+        max_body = int(args.max_body_bytes)
+        if max_body < 1:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"max body bytes must be a positive integer, not {args.max_body_bytes!r}") from None
     allow = args.allow_destructive_migration
     if allow is None:
         allow = _env_bool(env, "PIM_ALLOW_DESTRUCTIVE_MIGRATION")
@@ -86,4 +98,5 @@ def parse_settings(argv: Sequence[str] | None, env: Mapping[str, str]) -> Settin
         port=port,
         allow_destructive_migration=allow,
         log_level=level,
+        max_body_bytes=max_body,
     )

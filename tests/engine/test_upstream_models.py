@@ -42,7 +42,7 @@ async def check(path: Path, db: Path) -> None:
                 assert listing.json()["total"] == 0
                 assert collection in paths
     finally:
-        app.state.store.close()
+        app.state.database.close()
 
 
 def test_every_upstream_model_is_served(tmp_path: Path) -> None:

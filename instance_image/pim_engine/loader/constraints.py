@@ -1,0 +1,187 @@
+"""Entity constraints as people write them, read into rules a machine can check.
+
+``price must be positive``, ``stock cannot be negative``, ``sku must be unique``, ``age between 0
+and 150``, ``endDate must be after startDate``, ``价格必须为正数``, ``编号唯一``, ``结束日期必须晚于开始日期``,
+and the ``min``/``max``/``min_length`` keys of YAML attributes (kept as ``price: min 0``). A text
+that names no attribute of the entity, or says something else, is no rule: it stays documentation.
+A rule on an attribute whose type it does not fit (``positive`` on a string) is no rule either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from pim_engine.model import Attribute, Entity
+
+_NUMERIC = frozenset({"integer", "float", "decimal"})
+_TEMPORAL = frozenset({"date", "time", "datetime"})
+_NUMBER = r"[-+]?\d+(?:\.\d+)?"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One checkable constraint: ``kind`` is gt, ge, lt, le, unique, after or min_length."""
+
+    kind: str
+    attribute: str
+    value: Decimal | None = None
+    other: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "attribute": self.attribute}
+        if self.value is not None:
+            out["value"] = str(self.value)
+        if self.other is not None:
+            out["other"] = self.other
+        return out
+
+
+# Each predicate: a pattern over the text after the attribute's name, and the rules it means.
+_EN_BE = r"(?:must|should|shall|has to|needs to|is to)\s+(?:always\s+)?be\s+"
+_PREDICATES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.I), kind)
+    for p, kind in (
+        (rf"^(?:{_EN_BE}|is\s+|are\s+)?(?:strictly\s+)?(?:positive|greater than (?:zero|0)|> ?0)$", "positive"),
+        (
+            r"^(?:(?:must|should|shall)\s+(?:not|never)\s+be\s+negative"
+            r"|(?:cannot|can't|can not|may not)\s+be\s+negative"
+            rf"|(?:{_EN_BE}|is\s+)?(?:non-?negative|not negative|at least (?:zero|0)|>= ?0))$",
+            "non_negative",
+        ),
+        (rf"^(?:{_EN_BE}|is\s+|are\s+)?unique$", "unique"),
+        (
+            rf"^(?:{_EN_BE}|is\s+)?between\s+(?P<lo>{_NUMBER})\s+and\s+(?P<hi>{_NUMBER})(?:\s*\(?inclusive\)?)?$",
+            "between",
+        ),
+        (rf"^(?:{_EN_BE}|is\s+)?(?:greater|more|larger|bigger) than\s+(?P<n>{_NUMBER})$", "gt"),
+        (rf"^(?:{_EN_BE}|is\s+)?(?:at least|no less than|not less than)\s+(?P<n>{_NUMBER})$", "ge"),
+        (rf"^(?:{_EN_BE}|is\s+)?(?:less|smaller|fewer) than\s+(?P<n>{_NUMBER})$", "lt"),
+        (rf"^(?:{_EN_BE}|is\s+)?(?:at most|no more than|not more than|not greater than)\s+(?P<n>{_NUMBER})$", "le"),
+        (rf"^(?:{_EN_BE}|is\s+)?(?:after|later than)\s+(?P<other>\w+)$", "after"),
+        (rf"^(?P<op>>=|<=|>|<|≥|≤|＞|＜)\s*(?P<n>{_NUMBER})$", "op"),
+        (rf"^:?\s*(?:min|minimum)\s*[:=]?\s*(?P<n>{_NUMBER})$", "ge"),
+        (rf"^:?\s*(?:max|maximum)\s*[:=]?\s*(?P<n>{_NUMBER})$", "le"),
+        (r"^:?\s*(?:min_length|minlength|min_len)\s*[:=]?\s*(?P<n>\d+)$", "min_length"),
+        # Chinese: 价格必须为正数, 库存不能为负数, 编号唯一, 年龄在0到150之间, 结束日期必须晚于开始日期
+        (r"^(?:必须|应当|应该|应|需要|需)?\s*(?:为|是)?\s*(?:正数|大于\s*0|大于零)$", "positive"),
+        (
+            r"^(?:(?:不能|不可|不得|不允许|不应|不可以)\s*(?:为|是)?\s*负数?|(?:必须|应当|应该|应|需要|需)?\s*"
+            r"(?:为|是)?\s*(?:非负数?|大于等于\s*0|大于或等于\s*0|不小于\s*0|>=\s*0))$",
+            "non_negative",
+        ),
+        (r"^(?:必须|应当|应该|应|需要|需)?\s*(?:是|为)?\s*(?:唯一的?|不能重复|不可重复|不得重复)$", "unique"),
+        (
+            rf"^(?:必须|应当|应该|应|需要|需)?\s*(?:在|介于|为)?\s*(?P<lo>{_NUMBER})\s*(?:到|至|和|与|-|~|～)\s*"
+            rf"(?P<hi>{_NUMBER})\s*(?:之间|以内)?$",
+            "between",
+        ),
+        (rf"^(?:必须|应当|应该|应|需要|需)?\s*大于\s*(?P<n>{_NUMBER})$", "gt"),
+        (rf"^(?:必须|应当|应该|应|需要|需)?\s*(?:大于等于|大于或等于|不小于|不低于|至少为?)\s*(?P<n>{_NUMBER})$", "ge"),
+        (rf"^(?:必须|应当|应该|应|需要|需)?\s*小于\s*(?P<n>{_NUMBER})$", "lt"),
+        (
+            rf"^(?:必须|应当|应该|应|需要|需)?\s*(?:小于等于|小于或等于|不大于|不超过|不高于|至多为?)\s*(?P<n>{_NUMBER})$",
+            "le",
+        ),
+        (r"^(?:必须|应当|应该|应|需要|需)?\s*(?:晚于|迟于|在)\s*(?P<other>\w+?)\s*(?:之后|以后)?$", "after"),
+    )
+)
+_OPS = {">": "gt", "＞": "gt", ">=": "ge", "≥": "ge", "<": "lt", "＜": "lt", "<=": "le", "≤": "le"}
+
+
+def parse_constraint(text: str, entity: Entity) -> list[Rule]:
+    """The rules one constraint text states about ``entity``; empty when it is documentation."""
+    cleaned = re.sub(r"^(?:the|a|an)\s+", "", text.strip().rstrip(".。;；").strip(), flags=re.I)
+    cleaned = cleaned.replace("`", "").replace("**", "")
+    attribute, rest = _leading_attribute(cleaned, entity.attributes)
+    if attribute is None:
+        return []
+    rest = rest.strip()
+    for pattern, kind in _PREDICATES:
+        match = pattern.match(rest)
+        if match is None:
+            continue
+        return _rules(kind, match, attribute, entity)
+    return []
+
+
+def _leading_attribute(text: str, attributes: Iterable[Attribute]) -> tuple[Attribute | None, str]:
+    """The attribute whose name opens ``text`` (longest first; English names case-insensitively)."""
+    lowered = text.lower()
+    for attr in sorted(attributes, key=lambda a: len(a.name), reverse=True):
+        name = attr.name.lower()
+        if not lowered.startswith(name):
+            continue
+        after = text[len(name) :]
+        # An English name must end at a word boundary; a Chinese one may run into the predicate.
+        if after[:1].isalnum() and after[:1].isascii() and name[-1:].isascii():
+            continue
+        return attr, after.strip().lstrip(":：").strip()
+    return None, text
+
+
+def _number(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _rules(kind: str, match: re.Match[str], attr: Attribute, entity: Entity) -> list[Rule]:
+    numeric = attr.type in _NUMERIC
+    if kind == "unique":
+        return [Rule("unique", attr.name)] if attr.type not in ("json",) else []
+    if kind == "after":
+        other = next((a for a in entity.attributes if a.name.lower() == match["other"].lower()), None)
+        if other is None or attr.type not in _TEMPORAL or other.type != attr.type:
+            return []
+        return [Rule("after", attr.name, other=other.name)]
+    if kind == "min_length":
+        n = _number(match["n"])
+        return [Rule("min_length", attr.name, n)] if attr.type in ("string", "text") and n is not None else []
+    if not numeric:
+        return []
+    if kind == "positive":
+        return [Rule("gt", attr.name, Decimal(0))]
+    if kind == "non_negative":
+        return [Rule("ge", attr.name, Decimal(0))]
+    if kind == "between":
+        lo, hi = _number(match["lo"]), _number(match["hi"])
+        if lo is None or hi is None or lo > hi:
+            return []
+        return [Rule("ge", attr.name, lo), Rule("le", attr.name, hi)]
+    n = _number(match["n"])
+    if n is None:
+        return []
+    return [Rule(_OPS[match["op"]] if kind == "op" else kind, attr.name, n)]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A constraint text of an entity with the rules read from it (none: documentation only)."""
+
+    entity: str
+    text: str
+    rules: tuple[Rule, ...]
+
+    @property
+    def enforced(self) -> bool:
+        return bool(self.rules)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "entity": self.entity,
+            "text": self.text,
+            "enforced": self.enforced,
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+
+def entity_constraints(entity: Entity) -> list[Constraint]:
+    return [Constraint(entity.name, text, tuple(parse_constraint(text, entity))) for text in entity.constraints]
+
+
+def rules_of(entity: Entity) -> list[Rule]:
+    return [rule for c in entity_constraints(entity) for rule in c.rules]
