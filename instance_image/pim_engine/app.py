@@ -76,8 +76,10 @@ def create_app(
         version=model.version,
         description=model.description or f"REST API of the {model.domain} model",
         redirect_slashes=False,
-        max_body_size=max_body_bytes,
         lifespan=lifespan,
+        # The engine exports Prometheus metrics of its own; FastAPI's OpenTelemetry hooks would
+        # look up the OTel providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         openapi_tags=[{"name": t.name, "description": t.entity.description} for t in tables.values()]
         + [{"name": "ops", "description": "Probes, metrics and the model"}],
     )
@@ -103,8 +105,12 @@ def create_app(
     async def model_endpoint() -> Response:
         return Response(model_body, media_type=_JSON)
 
+    builtin = list(app.router.routes)
+    app.router.routes.clear()
     for name, table in tables.items():
-        add_entity_routes(app.router, table, models[name], database.stores[name], key_types)
+        add_entity_routes(app.router, table, models[name], database.stores[name], key_types, max_body_bytes)
+    # The router tries routes in order and FastAPI's matching is not free: CRUD routes come first.
+    app.router.routes.extend(builtin)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -10,10 +10,12 @@ documents them. Three parts of FastAPI's per-request machinery are bypassed, wit
 * The ``{id}`` path parameter is read from ``request.path_params`` and checked here (documented
   through ``openapi_extra``): an integer id is ASCII digits only, so ``01``, ``+1``, ``1_0`` and
   full-width digits are not ``1``, and a malformed id is a missing row (404), not a 422.
-* Attribute filters are read from the query string in one pass and converted with one Pydantic
-  ``TypeAdapter`` per attribute (built at start-up); a filter per attribute declared as a FastAPI
-  parameter would be looked up and copied on every request. ``skip``, ``limit`` and ``sort`` are
-  ordinary FastAPI query parameters.
+* The query string of a list is read in one pass and each value converted with a Pydantic
+  ``TypeAdapter`` built at start-up (one per attribute, one each for ``skip``, ``limit`` and
+  ``sort``), all documented through ``openapi_extra``. Declared as FastAPI query parameters, the
+  three paging parameters alone cost more than the SQL of the page (FastAPI resolves each
+  parameter's annotation, alias and default on every request), and a parameter per attribute
+  would multiply that; unknown parameters would also pass silently instead of answering 422.
 
 Bodies go through ``JsonBodyRoute``: writes must be ``application/json`` (or ``+json``; else 415, so
 no web page can post a form to an instance) and are parsed by ``json_body.parse_body``. Endpoints
@@ -25,9 +27,10 @@ import re
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 from urllib.parse import quote as url_quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.responses import Response
@@ -44,6 +47,26 @@ MAX_LIMIT = 1000
 _JSON = "application/json"
 _INTEGER_ID = re.compile(r"(?:0|-?[1-9][0-9]{0,18})")
 _RESERVED = frozenset({"skip", "limit", "sort"})
+_UNKNOWN = object()
+#: The paging parameters (one ``TypeAdapter`` each; declared for the OpenAPI document below).
+_SKIP = Annotated[int, Field(ge=0, le=INT64_MAX, description="rows to skip")]
+_LIMIT = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="rows per page")]
+_SORT = Annotated[str, Field(max_length=1024, description="comma-separated attributes; '-' for descending")]
+_PAGING: dict[str, TypeAdapter[Any]] = {
+    "skip": TypeAdapter(_SKIP),
+    "limit": TypeAdapter(_LIMIT),
+    "sort": TypeAdapter(_SORT),
+}
+_PAGING_PARAMS = [
+    {"name": "skip", "in": "query", "required": False, "schema": {**_PAGING["skip"].json_schema(), "default": 0}},
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {**_PAGING["limit"].json_schema(), "default": DEFAULT_LIMIT},
+    },
+    {"name": "sort", "in": "query", "required": False, "schema": _PAGING["sort"].json_schema()},
+]
 
 
 def collection_path(collection: str) -> str:
@@ -93,10 +116,35 @@ class JsonRequest(Request):
         return self._json
 
 
-class JsonBodyRoute(APIRoute):
-    """Routes taking a body accept JSON only, parsed by ``parse_body`` (FastAPI's custom route class)."""
+class EngineRoute(APIRoute):
+    """The CRUD routes' class (FastAPI's custom route class hook).
+
+    A route whose endpoint takes only the request, with no dependencies, is called directly:
+    FastAPI's dependency solving has nothing to solve there, yet costs more than the SQL of a read
+    by key. Once a dependency or parameter is added to such a route, FastAPI's handler is used.
+    Routes taking a body accept JSON only, parsed by ``parse_body``.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        dependant = self.dependant
+        plain = dependant.request_param_name is not None and not (
+            dependant.dependencies
+            or dependant.path_params
+            or dependant.query_params
+            or dependant.header_params
+            or dependant.cookie_params
+            or dependant.body_params
+            or dependant.response_param_name
+            or dependant.background_tasks_param_name
+            or dependant.security_scopes_param_name
+        )
+        if (
+            plain
+            and inspect.iscoroutinefunction(self.endpoint)
+            and len(inspect.signature(self.endpoint).parameters) == 1
+        ):
+            endpoint = self.endpoint
+            return endpoint  # type: ignore[return-value]
         handler = super().get_route_handler()
         if not self.methods & {"POST", "PUT", "PATCH"}:
             return handler
@@ -157,6 +205,7 @@ def add_entity_routes(
     models: EntityModels,
     store: EntityStore,
     key_types: Mapping[str, str],
+    max_body_bytes: int,
 ) -> None:
     """Add the two paths of one entity to ``router`` (the app's own: an included router would add a
     level of indirection to every request's routing)."""
@@ -193,45 +242,48 @@ def add_entity_routes(
         item = await store.create(values)
         return item_response(item, 201, {"location": item_url + url_quote(str(item[key_name]), safe="")})
 
-    async def list_items(
-        request: Request,
-        skip: Annotated[int, Query(ge=0, le=INT64_MAX, description="rows to skip")] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = DEFAULT_LIMIT,
-        sort: Annotated[
-            str | None, Query(max_length=1024, description="comma-separated attributes; '-' for descending")
-        ] = None,
-    ) -> Response:
+    async def list_items(request: Request) -> Response:
+        skip, limit, sort = 0, DEFAULT_LIMIT, ""
         errors: list[dict[str, Any]] = []
         found: dict[str, list[Any]] = {}
-        for param, text in request.query_params.multi_items():
+        query = request.scope["query_string"]
+        for param, text in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else ():
             if param in _RESERVED:
+                try:
+                    value = _PAGING[param].validate_python(text)
+                except ValidationError as err:
+                    errors.append(error(["query", param], err.errors()[0]["msg"], err.errors()[0]["type"]))
+                    continue
+                if param == "skip":
+                    skip = value
+                elif param == "limit":
+                    limit = value
+                else:
+                    sort = value
                 continue
-            if param not in filters:
-                errors.append(
-                    error(["query", param], f"{name} has no attribute {param!r} to filter on", "unknown_filter")
-                )
-                continue
-            adapter = filters[param]
-            if adapter is None:
+            adapter = filters.get(param, _UNKNOWN)
+            if adapter is _UNKNOWN:
+                msg = f"{name} has no attribute {param!r} to filter on"
+                errors.append(error(["query", param], msg, "unknown_filter"))
+            elif adapter is None:
                 errors.append(error(["query", param], "json attributes cannot be filtered on", "filter_unsupported"))
-                continue
-            try:
-                found.setdefault(param, []).append(adapter.validate_python(text))
-            except ValidationError as err:
-                errors.append(error(["query", param], err.errors()[0]["msg"], err.errors()[0]["type"]))
+            else:
+                try:
+                    found.setdefault(param, []).append(adapter.validate_python(text))
+                except ValidationError as err:
+                    errors.append(error(["query", param], err.errors()[0]["msg"], err.errors()[0]["type"]))
         order: list[tuple[str, bool]] = []
-        for raw in filter(None, (part.strip() for part in (sort or "").split(","))):
+        for raw in filter(None, (part.strip() for part in sort.split(","))):
             column = raw.lstrip("+-")
             if column not in sortable:
-                errors.append(
-                    error(["query", "sort"], f"{name} has no attribute {column!r} to sort by", "unknown_sort")
-                )
+                msg = f"{name} has no attribute {column!r} to sort by"
+                errors.append(error(["query", "sort"], msg, "unknown_sort"))
             elif all(column != c for c, _ in order):
                 order.append((column, raw.startswith("-")))
         if errors:
             raise ApiError(422, errors)
-        query = ListQuery(tuple((k, tuple(v)) for k, v in found.items()), tuple(order), skip, limit)
-        items, total = await store.list(query)
+        page = ListQuery(tuple((k, tuple(v)) for k, v in found.items()), tuple(order), skip, limit)
+        items, total = await store.list(page)
         return Response(dumps({"items": items, "total": total, "skip": skip, "limit": limit}), media_type=_JSON)
 
     async def get_item(request: Request) -> Response:
@@ -278,7 +330,7 @@ def add_entity_routes(
     op = re.sub(r"\W", "_", models.read.__name__)
 
     def add(path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        router.add_api_route(path, endpoint, tags=[name], route_class_override=JsonBodyRoute, **kwargs)
+        router.add_api_route(path, endpoint, tags=[name], route_class_override=EngineRoute, **kwargs)
 
     id_param = {
         "parameters": [
@@ -313,7 +365,7 @@ def add_entity_routes(
         summary=f"List {name}",
         operation_id=f"list_{op}",
         responses=_errors(422),
-        openapi_extra={"parameters": filter_params},
+        openapi_extra={"parameters": _PAGING_PARAMS + filter_params},
     )
     add(
         base,
@@ -323,6 +375,7 @@ def add_entity_routes(
         response_model=models.read,
         summary=f"Create a {name}",
         operation_id=f"create_{op}",
+        max_body_size=max_body_bytes,
         responses=_errors(409, 413, 415, 422),
     )
     item_path = base + "/{id}"
@@ -343,6 +396,7 @@ def add_entity_routes(
         response_model=models.read,
         summary=f"Replace a {name}",
         operation_id=f"replace_{op}",
+        max_body_size=max_body_bytes,
         responses=_errors(404, 409, 413, 415, 422),
         openapi_extra=id_param,
     )
@@ -353,6 +407,7 @@ def add_entity_routes(
         response_model=models.read,
         summary=f"Update some attributes of a {name}",
         operation_id=f"update_{op}",
+        max_body_size=max_body_bytes,
         responses=_errors(404, 409, 413, 415, 422),
         openapi_extra=id_param,
     )

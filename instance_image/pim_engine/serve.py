@@ -56,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        http="h11",
-        loop="asyncio",
+        http="auto",  # httptools when installed (it is a dependency), else h11
+        loop="auto",  # uvloop when installed (it is a dependency), else asyncio
         lifespan="on",
         log_level=settings.log_level,
         access_log=settings.log_level in ("debug", "trace"),
