@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -284,4 +284,21 @@ def _model(
     config = ConfigDict(extra="forbid", title=title, allow_inf_nan=False)
     if description:
         config["json_schema_extra"] = {"description": description}
-    return create_model(name, __config__=config, __validators__=validators, **fields)  # type: ignore[call-overload]
+    model = create_model(name, __config__=config, __validators__=validators, **fields)  # type: ignore[call-overload]
+    decimals = frozenset(n for n, f in model.model_fields.items() if _mentions(f.annotation, Decimal))
+    model.pim_body = BodyShape(decimals, len(model.model_fields) + len(ignored))
+    return model
+
+
+@dataclass(frozen=True)
+class BodyShape:
+    """What ``json_body.parse_body`` needs to know of a write model (kept on the model class)."""
+
+    decimal_fields: frozenset[str]
+    max_keys: int
+
+
+def _mentions(annotation: Any, kind: type) -> bool:
+    if annotation is kind:
+        return True
+    return any(_mentions(arg, kind) for arg in get_args(annotation))

@@ -1,35 +1,45 @@
-"""Request bodies as JSON that every backend can store and every client can read back.
+"""Request bodies as JSON that every backend can store and every client can read back, parsed fast.
 
-FastAPI parses bodies with the standard library, which accepts ``NaN`` and ``Infinity``, turns
-``1e400`` into an infinite float, hands out lone surrogates from ``"\\ud800"`` escapes (SQLite then
-fails to encode them: a 500) and converts ``1e300000`` into an integer digit by digit (seconds of
-CPU with the event loop held). ``parse_body`` is the engine's ``Request.json()``: the same C parser,
-with hooks that see every number literal as text, so a number is refused by its length before
-anything converts it, non-finite constants never become numbers, and floats arrive as ``Decimal``
-so decimal attributes keep every digit. A refused value becomes a ``Refused`` marker; Pydantic
-rejects it like any value of the wrong type, and ``errors.py`` reports the marker's reason under
-the field's name. Ordinary bodies pay for one regex search and nothing else.
+FastAPI parses bodies with the standard library as it is: it accepts ``NaN`` and ``Infinity``, hands
+out lone surrogates from ``"\\ud800"`` escapes (SQLite then fails to encode them: a 500), and a
+decimal sent as a JSON number goes through a binary float. ``parse_body`` is the engine's
+``Request.json()``. It keeps the standard library's C parser at full speed for everything a body may
+hold (1 MiB of numbers parses in tens of milliseconds, where a per-number Python hook would hold the
+event loop several times as long) and fixes up only what needs it:
 
-``check_json_value`` is the validator of ``json`` attributes: a fixed depth, finite floats,
-64-bit integers, string keys; it returns plain JSON (floats instead of Decimals).
+* ``NaN``/``Infinity`` become a ``Refused`` marker; Pydantic rejects it like any value of the wrong
+  type and ``errors.py`` reports the marker's reason under the field's name.
+* Decimal attributes given as JSON numbers are read again from their own text as ``Decimal`` (the
+  top-level keys are walked only when one of them holds a float, and only for bodies with no more
+  keys than the entity has attributes), so ``19.90`` stays ``19.90``.
+* Strings with lone surrogates (only possible when the body has ``\\uD8xx``-style escapes) become
+  markers naming their top-level field.
+* Numbers too long to convert (the parser refuses integers over 4,300 digits; ``1e300000`` is just
+  an infinite float, refused by the fields) and nesting too deep for the parser are answered with the
+  field's name. A body with more keys than the entity has attributes is refused before validation
+  (Pydantic would build one error per unknown key).
+
+``check_json_value`` is the validator of ``json`` attributes: a fixed depth, no refused values.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
 from pydantic_core import PydanticCustomError
 
-#: Longest number literal accepted anywhere (digits, sign, point and exponent together).
-MAX_NUMBER_CHARS = 100
 #: Deepest nesting of objects and arrays inside one ``json`` attribute value.
 MAX_JSON_DEPTH = 32
-_INT64 = (-(2**63), 2**63 - 1)
+#: Top-level keys walked at most when locating the culprit of a parse error.
+_MAX_WALK = 1000
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_WS = re.compile(r"[ \t\n\r]*")
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 class Refused:
@@ -46,12 +56,11 @@ class Refused:
 
 
 _NON_FINITE = Refused("NaN and Infinity are not JSON numbers", "finite_number")
-_TOO_LONG = Refused(f"number literal longer than {MAX_NUMBER_CHARS} characters", "number_too_large")
 _SURROGATE = Refused("string holds a lone UTF-16 surrogate, which is not Unicode text", "string_unicode")
 
 
 class BodyError(ValueError):
-    """A body that is not JSON at all; ``loc`` points into the body where known."""
+    """A body refused before validation; ``loc`` points into the body where known."""
 
     def __init__(self, msg: str, loc: tuple[str | int, ...], kind: str = "json_invalid") -> None:
         super().__init__(msg)
@@ -60,93 +69,111 @@ class BodyError(ValueError):
         self.kind = kind
 
 
-def _parse_int(text: str) -> int | Refused:
-    return int(text) if len(text) <= MAX_NUMBER_CHARS else _TOO_LONG
-
-
-def _parse_float(text: str) -> Decimal | Refused:
-    return Decimal(text) if len(text) <= MAX_NUMBER_CHARS else _TOO_LONG
-
-
-def _parse_constant(_: str) -> Refused:
+def _non_finite(_: str) -> Refused:
     return _NON_FINITE
 
 
-_decoder = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant)
+_fast = json.JSONDecoder(parse_constant=_non_finite)
+_exact = json.JSONDecoder(parse_constant=_non_finite, parse_float=Decimal)
 
 
-def parse_body(body: bytes) -> Any:
-    """The parsed body; ``BodyError`` for bytes that are not JSON or nest beyond the parser."""
+def parse_body(body: bytes, *, decimal_fields: Collection[str] = (), max_keys: int | None = None) -> Any:
+    """The parsed body; ``BodyError`` for bytes that are not JSON, or too many keys, too deep, too long."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
         raise BodyError(f"body is not UTF-8 text (byte {err.start})", ("body",)) from None
     try:
-        value = _decoder.decode(text)
+        value = _fast.decode(text)
     except json.JSONDecodeError as err:
         raise BodyError(f"invalid JSON: {err.msg} (line {err.lineno} column {err.colno})", ("body",)) from None
     except RecursionError:
-        field = _deep_field(text)
-        loc: tuple[str | int, ...] = ("body", field) if field is not None else ("body",)
-        raise BodyError(f"nests deeper than {MAX_JSON_DEPTH} levels", loc, "json_too_deep") from None
+        raise BodyError(f"nests deeper than {MAX_JSON_DEPTH} levels", _culprit(text), "json_too_deep") from None
+    except ValueError as err:  # an integer literal over the interpreter's 4,300-digit limit
+        raise BodyError(f"number too long: {err}", _culprit(text), "number_too_large") from None
+    if not isinstance(value, dict):
+        return value
+    if max_keys is not None and len(value) > max_keys:
+        raise BodyError(f"has {len(value)} attributes; at most {max_keys} are known", ("body",), "too_many_keys")
+    if decimal_fields and any(type(value.get(f)) is float for f in decimal_fields):
+        value = _with_exact_decimals(text, value, decimal_fields)
     if _SURROGATE_ESCAPE.search(body) is not None:
-        value = _without_surrogates(value, top=True)
+        value = {printable(k): (v if _encodable(v) else _SURROGATE) for k, v in value.items()}
     return value
 
 
-def _deep_field(text: str) -> str | None:
-    """The top-level key whose value the parser could not descend into (error path only)."""
-    scan = json.JSONDecoder().scan_once
-    ws = re.compile(r"\s*")
-    index = ws.match(text, 0).end()  # type: ignore[union-attr]
+def _top_level(
+    text: str, scan: Any, exact: Collection[str] = (), stop_after: int | None = None
+) -> list[tuple[str, Any]] | None:
+    """The top-level ``(key, value)`` pairs of an object, ``exact`` keys' values with Decimals.
+
+    Stops once ``stop_after`` of the ``exact`` keys were read. None if ``text`` is not one object
+    or has more keys than are walked; a value the parser fails on is given as its exception.
+    """
+    pairs: list[tuple[str, Any]] = []
+    found = 0
+    index = _WS.match(text, 0).end()  # type: ignore[union-attr]
     if text[index : index + 1] != "{":
         return None
-    index += 1
-    while True:
-        index = ws.match(text, index).end()  # type: ignore[union-attr]
-        try:
-            key, index = scan(text, index)
-        except (StopIteration, RecursionError):
-            return None
-        index = ws.match(text, index).end()  # type: ignore[union-attr]
+    index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+    if text[index : index + 1] == "}":
+        return pairs
+    while len(pairs) < _MAX_WALK:
+        key, index = scan(text, index)
+        index = _WS.match(text, index).end()  # type: ignore[union-attr]
         if text[index : index + 1] != ":":
             return None
-        index = ws.match(text, index + 1).end()  # type: ignore[union-attr]
+        index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
         try:
-            _, index = scan(text, index)
-        except RecursionError:
-            return key if isinstance(key, str) else None
-        except StopIteration:
-            return None
-        index = ws.match(text, index).end()  # type: ignore[union-attr]
+            item, index = (_exact.scan_once if key in exact else scan)(text, index)
+        except (RecursionError, ValueError) as err:
+            if isinstance(err, json.JSONDecodeError):
+                return None
+            pairs.append((key, err))
+            return pairs
+        pairs.append((key, item))
+        if key in exact:
+            found += 1
+            if found == stop_after:
+                return pairs
+        index = _WS.match(text, index).end()  # type: ignore[union-attr]
         if text[index : index + 1] != ",":
-            return None
-        index += 1
+            return pairs
+        index = _WS.match(text, index + 1).end()  # type: ignore[union-attr]
+    return None
 
 
-def _without_surrogates(value: Any, *, top: bool = False) -> Any:
-    """Replace every string holding a lone surrogate with a marker (only when the body has escapes)."""
-    if isinstance(value, str):
-        return _SURROGATE if _LONE_SURROGATE.search(value) and not _encodable(value) else value
-    if isinstance(value, list):
-        return [_without_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not _encodable(key):
-                if not top:
-                    return _SURROGATE
-                key = printable(key)
-            out[key] = _without_surrogates(item)
-        return out
-    return value
-
-
-def _encodable(text: str) -> bool:
+def _culprit(text: str) -> tuple[str | int, ...]:
+    """``("body", key)`` for the top-level value the parser failed on (error path only)."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
+        pairs = _top_level(text, json.JSONDecoder().scan_once)
+    except (StopIteration, RecursionError, ValueError):
+        pairs = None
+    for key, item in pairs or ():
+        if isinstance(item, Exception):
+            return ("body", key)
+    return ("body",)
+
+
+def _with_exact_decimals(text: str, value: dict[str, Any], decimal_fields: Collection[str]) -> dict[str, Any]:
+    """The body again, its decimal attributes read from their text as ``Decimal`` (not via float)."""
+    wanted = [k for k in decimal_fields if type(value.get(k)) is float]
+    pairs = _top_level(text, _fast.scan_once, wanted, len(wanted))
+    if pairs is None:
+        return value
+    exact = dict(pairs)
+    return {k: exact[k] if k in wanted and k in exact else v for k, v in value.items()}
+
+
+def _encodable(value: Any) -> bool:
+    """Whether ``value`` holds no lone surrogate (checked at C speed through the JSON encoder)."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is None
+    if isinstance(value, dict | list):
+        try:
+            json.dumps(value, ensure_ascii=False, default=repr).encode("utf-8")
+        except UnicodeEncodeError:
+            return False
     return True
 
 
@@ -159,33 +186,24 @@ def printable(text: str) -> str:
 
 
 def check_json_value(value: Any) -> Any:
-    """A ``json`` attribute's value as plain, storable JSON; ``PydanticCustomError`` names the problem."""
-    return _plain(value, 1)
+    """A ``json`` attribute's value, checked for depth and refused values.
+
+    Non-finite numbers (``1e400`` parses as an infinite float) are refused where the value is
+    encoded for storage, with ``allow_nan=False``: one pass at C speed instead of a walk here.
+    """
+    _check_containers(value, 1)
+    return value
 
 
-def _plain(value: Any, depth: int) -> Any:
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        if not _INT64[0] <= value <= _INT64[1]:
-            raise PydanticCustomError("json_number", "integer {value} is outside the 64-bit range", {"value": value})
-        return value
-    if isinstance(value, Decimal | float):
-        number = float(value)
-        if number != number or number in (float("inf"), float("-inf")):
-            raise PydanticCustomError("json_number", "number overflows a 64-bit float")
-        return number
-    if isinstance(value, list | dict):
-        if depth > MAX_JSON_DEPTH:
-            raise PydanticCustomError("json_too_deep", "nests deeper than {depth} levels", {"depth": MAX_JSON_DEPTH})
-        if isinstance(value, list):
-            return [_plain(v, depth + 1) for v in value]
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise PydanticCustomError("json_type", "object keys must be strings")
-            out[key] = _plain(item, depth + 1)
-        return out
+def _check_containers(value: Any, depth: int) -> None:
     if isinstance(value, Refused):
         raise PydanticCustomError(value.kind, value.reason)
-    raise PydanticCustomError("json_type", "is not a JSON value")
+    if not isinstance(value, list | dict):
+        return
+    if depth > MAX_JSON_DEPTH:
+        raise PydanticCustomError("json_too_deep", "nests deeper than {depth} levels", {"depth": MAX_JSON_DEPTH})
+    items = value.values() if isinstance(value, dict) else value
+    if _SCALARS.issuperset(map(type, items)):  # the common flat case, at C speed
+        return
+    for item in items:
+        _check_containers(item, depth + 1)

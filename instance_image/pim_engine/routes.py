@@ -35,7 +35,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.responses import Response
 
-from pim_engine.entity_models import INT64_MAX, INT64_MIN, EntityModels
+from pim_engine.entity_models import INT64_MAX, INT64_MIN, BodyShape, EntityModels
 from pim_engine.errors import ApiError, api_error, dumps, error
 from pim_engine.json_body import BodyError, parse_body
 from pim_engine.schema import Column, Table
@@ -105,12 +105,19 @@ def is_json(content_type: str | None) -> bool:
 
 
 class JsonRequest(Request):
-    """A request whose ``json()`` is the engine's hardened parser."""
+    """A request whose ``json()`` is the engine's parser, told the shape of the route's body model."""
+
+    shape: BodyShape | None = None
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
+            shape = self.shape
             try:
-                self._json = parse_body(await self.body())
+                self._json = parse_body(
+                    await self.body(),
+                    decimal_fields=shape.decimal_fields if shape else (),
+                    max_keys=shape.max_keys if shape else None,
+                )
             except BodyError as err:
                 raise ApiError(422, [error(err.loc, err.msg, err.kind)]) from None
         return self._json
@@ -148,11 +155,13 @@ class EngineRoute(APIRoute):
         handler = super().get_route_handler()
         if not self.methods & {"POST", "PUT", "PATCH"}:
             return handler
+        model = self.body_field.field_info.annotation if self.body_field is not None else None
+        request_class = type("JsonRequest", (JsonRequest,), {"shape": getattr(model, "pim_body", None)})
 
         async def json_only(request: Request) -> Response:
             if not is_json(request.headers.get("content-type")):
                 raise api_error(415, ["header", "content-type"], "the body must be application/json", "content_type")
-            return await handler(JsonRequest(request.scope, request.receive))
+            return await handler(request_class(request.scope, request.receive))
 
         return json_only
 

@@ -194,15 +194,20 @@ class SqliteEntityStore:
         out = []
         for name, value in values.items():
             convert = self.encoders[name]
-            out.append(value if value is None or convert is None else convert(value))
+            try:
+                out.append(value if value is None or convert is None else convert(value))
+            except ValueError:  # json.dumps(allow_nan=False): the last guard before the database
+                msg = "holds NaN, Infinity or a number that overflows a float"
+                raise RuleViolation([(name, msg, "json_number")]) from None
         return out
 
-    def to_item(self, row: Sequence[Any]) -> Item:
+    def to_item(self, row: Sequence[Any], written: Mapping[str, Any] | None = None) -> Item:
+        """The item of a row; JSON just ``written`` is taken as it was given, not decoded again."""
         item = dict(zip(self.columns, row, strict=True))
         for name, decode in self.decoded:
             value = item[name]
             if value is not None:
-                item[name] = decode(value)
+                item[name] = written[name] if written is not None and name in written else decode(value)
         return item
 
     def violations(self, values: Mapping[str, Any]) -> list[tuple[str, str, str]]:
@@ -220,7 +225,7 @@ class SqliteEntityStore:
         if bad:
             raise RuleViolation(bad)
         row = self.db.write(self._db_create, tuple(values), self.encode(values), values)
-        return self.to_item(row)
+        return self.to_item(row, values)
 
     async def get(self, key: Any) -> Item | None:
         row = self.db.inline(_fetch_one, self.get_sql, key)
@@ -230,7 +235,7 @@ class SqliteEntityStore:
         if not values:
             return await self.get(key)
         row = self.db.write(self._db_update, key, tuple(values), self.encode(values), values)
-        return None if row is None else self.to_item(row)
+        return None if row is None else self.to_item(row, values)
 
     async def delete(self, key: Any) -> bool:
         return self.db.write(self._db_delete, key)
