@@ -37,6 +37,8 @@ from pim_engine.schema import (
     entities_from_dicts,
     index_name,
     index_sqls,
+    lookup_index_name,
+    lookup_index_sql,
     quote,
     sql_literal,
     tables_for,
@@ -84,6 +86,8 @@ class Change:
     safety: Safety
     #: The table must be rebuilt (copy into a new table) to apply this change.
     rebuild: bool = False
+    #: The columns of an index that is added or dropped.
+    columns: tuple[str, ...] = ()
 
     def describe(self) -> str:
         where = self.entity if self.attribute is None else f"{self.entity}.{self.attribute}"
@@ -176,6 +180,16 @@ def _table_changes(old: Table, new: Table, facts: Facts) -> list[Change]:
             changes.append(_added(new, column, row_count))
         elif not (column.is_key or before.is_key):
             changes.extend(_modified(name, before, column, facts, row_count))
+    for columns in new.entity.indexes:
+        if columns not in old.entity.indexes:
+            changes.append(
+                Change("add_index", name, None, f"new index ({', '.join(columns)})", "safe", columns=columns)
+            )
+    for columns in old.entity.indexes:
+        if columns not in new.entity.indexes:
+            changes.append(
+                Change("drop_index", name, None, f"index ({', '.join(columns)}) removed", "safe", columns=columns)
+            )
     for column in old.columns:
         if new.column(column.name) is None and not column.is_key:
             n = row_count()
@@ -483,6 +497,10 @@ def _apply_changes(conn: sqlite3.Connection, tables: Mapping[str, Table], change
             conn.execute(unique_index_sql(table.name, change.attribute or ""))
         elif change.kind == "drop_unique":
             conn.execute(f"DROP INDEX IF EXISTS {quote(index_name(table.name, change.attribute or '', 'uq'))}")
+        elif change.kind == "add_index":
+            conn.execute(lookup_index_sql(table.name, change.columns))
+        elif change.kind == "drop_index":
+            conn.execute(f"DROP INDEX IF EXISTS {quote(lookup_index_name(table.name, change.columns))}")
 
 
 #: Defaults of temporal attributes that mean "at the time of the write": no SQL default for those.

@@ -98,6 +98,8 @@ class Entity:
     attributes: tuple[Attribute, ...]
     description: str = ""
     constraints: tuple[str, ...] = ()
+    #: Lookup indexes, each a tuple of attribute names (unique ones are attributes' ``unique``).
+    indexes: tuple[tuple[str, ...], ...] = ()
     line: int | None = field(default=None, compare=False)
 
     @property
@@ -109,12 +111,15 @@ class Entity:
         return next((a for a in self.attributes if a.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
             "attributes": [a.to_dict() for a in self.attributes],
             "constraints": list(self.constraints),
         }
+        if self.indexes:  # only when present, so models without indexes keep their digests
+            out["indexes"] = [list(columns) for columns in self.indexes]
+        return out
 
 
 @dataclass(frozen=True)

@@ -170,13 +170,25 @@ def index_name(table: str, column: str, kind: str) -> str:
 
 
 def index_sqls(table: Table) -> list[str]:
-    """Unique indexes (kept separate so they can be added and dropped) and reference lookups."""
+    """Unique indexes (kept separate so they can be added and dropped), reference lookups, and the
+    model's own ``indexes``."""
     out: list[str] = []
     for column in table.columns:
         if column.is_key:
             continue
         out.extend(column_index_sqls(table.name, column))
+    out.extend(lookup_index_sql(table.name, columns) for columns in table.entity.indexes)
     return out
+
+
+def lookup_index_name(table: str, columns: tuple[str, ...]) -> str:
+    return f"ix__{table}__" + "__".join(columns)
+
+
+def lookup_index_sql(table: str, columns: tuple[str, ...]) -> str:
+    """One index of the model's ``indexes`` (named by its columns, so a rename is a drop and an add)."""
+    name = quote(lookup_index_name(table, columns))
+    return f"CREATE INDEX IF NOT EXISTS {name} ON {quote(table)} ({', '.join(quote(c) for c in columns)})"
 
 
 def column_index_sqls(table: str, column: Column) -> list[str]:
@@ -221,6 +233,7 @@ def entities_from_dicts(data: Iterable[Mapping[str, Any]]) -> tuple[Entity, ...]
                 attributes=tuple(attrs),
                 description=raw.get("description", ""),
                 constraints=tuple(raw.get("constraints", ())),
+                indexes=tuple(tuple(i) for i in raw.get("indexes", ())),
             )
         )
     return tuple(entities)

@@ -453,3 +453,41 @@ def test_explicit_null_means_the_default(api: httpx.Client) -> None:
     assert schema["default"] is False
     assert {"type": "null"} in schema["anyOf"]
     assert "null means the default" in schema["description"]
+
+
+# --- reading back ---------------------------------------------------------------------------------
+
+
+def test_a_page_of_large_rows_is_cut_by_size(api: httpx.Client) -> None:
+    """A page stops after ~4 MiB of stored values: 1000 rows of 1 MiB would take the loop for seconds."""
+    customer = new_customer(api)
+    big = ["x" * 1000] * 900  # ~0.9 MB of JSON per row
+    for _ in range(6):
+        assert (
+            api.post("/api/v1/orders", json={"customer": customer["id"], "total": "1", "meta": big}).status_code == 201
+        )
+    page = api.get("/api/v1/orders", params={"customer": customer["id"], "limit": 10}).json()
+    assert page["total"] == 6
+    assert 1 <= len(page["items"]) < 6
+    seen = len(page["items"])
+    rest = api.get("/api/v1/orders", params={"customer": customer["id"], "limit": 10, "skip": seen}).json()
+    assert rest["items"][0]["id"] == page["items"][-1]["id"] + 1
+
+
+def test_rows_written_before_nan_was_refused_stay_readable(tmp_path: Path) -> None:
+    """A NaN left in a json column by an older engine is served as null, never as a 500."""
+    db = tmp_path / "legacy.db"
+    engine = Engine(SHOP_MODEL, db).start()
+    with engine.client() as api:
+        customer = new_customer(api)
+        order = api.post("/api/v1/orders", json={"customer": customer["id"], "total": "1", "meta": [1]}).json()
+    assert engine.stop() == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute('UPDATE "Order" SET meta = \'{"a": NaN, "b": [Infinity]}\' WHERE id = ?', (order["id"],))
+    engine = Engine(SHOP_MODEL, db).start()
+    try:
+        with engine.client() as api:
+            assert api.get(f"/api/v1/orders/{order['id']}").json()["meta"] == {"a": None, "b": [None]}
+            assert api.get("/api/v1/orders").status_code == 200
+    finally:
+        engine.stop()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pim_engine.loader.constraints import settle
 from pim_engine.model import TYPES, Attribute, Entity, Flow, Model, ModelError, Service
 
 _NAME = re.compile(r"^[^\W\d]\w*$")
@@ -269,7 +270,10 @@ def assemble(
             )
         collections[entity.collection] = entity
         _check_attributes(entity, where)
-        finished.append(with_primary_key(entity, where))
+        entity, problem = settle(with_primary_key(entity, where))
+        if problem is not None:
+            raise where.error(problem, element=entity_element(entity.name), line=entity.line)
+        finished.append(entity)
     names = {e.name for e in finished}
     for entity in finished:
         for attr in entity.attributes:

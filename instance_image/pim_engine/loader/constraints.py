@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from pim_engine.model import Attribute, Entity
@@ -185,3 +185,19 @@ def entity_constraints(entity: Entity) -> list[Constraint]:
 
 def rules_of(entity: Entity) -> list[Rule]:
     return [rule for c in entity_constraints(entity) for rule in c.rules]
+
+
+def settle(entity: Entity) -> tuple[Entity, str | None]:
+    """The entity with unique constraints folded into its attributes (a unique index enforces them),
+    and the problem with its indexes, if any (an index naming no attribute)."""
+    unique = {r.attribute for r in rules_of(entity) if r.kind == "unique"}
+    if unique:
+        entity = replace(
+            entity, attributes=tuple(replace(a, unique=True) if a.name in unique else a for a in entity.attributes)
+        )
+    names = {a.name for a in entity.attributes}
+    for columns in entity.indexes:
+        missing = [c for c in columns if c not in names]
+        if missing:
+            return entity, f"index ({', '.join(columns)}) names no attribute {missing[0]!r}"
+    return entity, None

@@ -36,10 +36,12 @@ _GENERATED = re.compile(
 _UPDATED = re.compile(r"^(?:自动更新|更新时自动|auto[ _-]?updated?|auto_now|auto now|on update)$", re.I)
 _DEFAULT = re.compile(r"^(?:默认值?|缺省值?|default)\s*(?:为|是|[:：=])?\s*(?P<value>.+)$", re.I)
 _REFERENCE = re.compile(
-    r"^(?:关联到|关联|引用|外键|指向|references?|ref|fk|foreign[ _]?key|belongs[ _]to|->|→)\s*[:：]?\s*"
-    r"[(（]?\s*(?P<target>[^()（）]+?)\s*[)）]?$",
+    r"^(?:关联到|关联|引用|外键|指向|references?|refers?[ _]to|ref|fk|foreign[ _]?key|belongs[ _]to|->|=>|→)"
+    r"(?:\s+to\b)?\s*[:：]?\s*[(（]?\s*(?P<target>[^()（）\s][^()（）]*?)\s*[)）]?$",
     re.I,
 )
+#: ``reference Patient``, ``reference to Patient``, ``references Patient``, ``ref Patient``, ``→ Patient``.
+_REFERENCE_WORD = re.compile(r"^(?:references?|refers?|ref|->|=>|→)(?:\s|$|(?=[A-Za-z_\u4e00-\u9fff]))", re.I)
 _MAX_LENGTH = re.compile(
     r"^(?:最大长度|最长|长度|最多|max[ _]?length|maxlength|max[ _]?len|length)\s*[:：=]?\s*"
     r"(?P<n>\d+)\s*(?:个?字符|chars?|characters)?$",
@@ -129,7 +131,7 @@ def _bracket(text: str) -> tuple[str, str] | None:
 _NAME_FORMS = (
     re.compile(r"^(?:\*\*|__)(?P<name>.+?)(?:\*\*|__)(?P<rest>.*)$"),
     re.compile(r"^`(?P<name>[^`]+)`(?P<rest>.*)$"),
-    re.compile(r"^(?P<name>[^\W\d][\w ]*?)\s*(?P<rest>[(（\[【:：,，\-—–].*)?$"),
+    re.compile(r"^(?P<name>[^\W\d][\w ]*?)\s*(?P<rest>[(（\[【:：,，\-—–→=].*)?$"),
 )
 
 
@@ -158,6 +160,8 @@ def read_attribute_line(text: str, line: int, where: Locator, entity: str) -> At
         separator, strict, rest = "colon", rest[:1] == ":", rest[1:].strip()
     elif rest[:1] in (",", "，"):
         separator, rest = "colon", rest[1:].strip()
+    elif re.match(r"^(?:->|=>|→)", rest):  # ``patient → Patient``
+        separator, strict = "colon", True
     elif re.match(r"^[-—–]+", rest):
         separator, rest = "dash", re.sub(r"^[-—–]+\s*", "", rest)
     if paren is not None:
@@ -178,6 +182,11 @@ def _read_spec(draft: AttributeDraft, rest: str, *, strict: bool) -> None:
         spec, description = rest[: dash.start()], rest[dash.end() :]
     tokens = split_top(spec)
     if not tokens:
+        return
+    if _REFERENCE_WORD.match(tokens[0]) and (target := _REFERENCE.match(tokens[0])) is not None:
+        draft.reference = target["target"].strip()
+        _apply_tokens(draft, tokens[1:], hard=True)
+        draft.description = description
         return
     head, extra = tokens[0], []
     parts = re.match(r"^(?P<word>[^\s(（\[【]+)\s*(?P<tail>.*)$", head)

@@ -75,11 +75,15 @@ def _entity(raw: Any, index: int, where: Locator) -> Entity:
     constraints = _list(data, "constraints", element, where)
     if not all(isinstance(c, str) for c in constraints):
         raise where.error("'constraints' must be a list of strings", element=element)
+    indexes = _list(data, "indexes", element, where)
+    if not all(isinstance(i, list) and i and all(isinstance(c, str) for c in i) for i in indexes):
+        raise where.error("'indexes' must be a list of lists of attribute names", element=element)
     return Entity(
         name=name,
         attributes=tuple(attrs),
         description=_str(data, "description", element, where),
         constraints=tuple(constraints),
+        indexes=tuple(tuple(i) for i in indexes),
     )
 
 

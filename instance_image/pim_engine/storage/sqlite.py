@@ -48,6 +48,8 @@ T = TypeVar("T")
 DECIMAL_COLLATION = "pim_decimal"
 #: Tables up to this many rows are listed on the event loop; larger ones on the worker thread.
 INLINE_LIST_ROWS = 20_000
+#: A list page stops after the row that brings its stored text past this size (at least one row).
+PAGE_BYTES = 4 << 20
 #: Checkpoint the WAL after this many writes, or every ``CHECKPOINT_INTERVAL`` seconds after a write.
 CHECKPOINT_WRITES = 1000
 CHECKPOINT_INTERVAL = 1.0
@@ -342,9 +344,16 @@ class SqliteEntityStore:
     ) -> tuple[list[Sequence[Any]], int]:
         t = self.table_sql
         total = conn.execute(f"SELECT count(*) FROM {t}{where}", params).fetchone()[0]
-        rows = conn.execute(
+        cursor = conn.execute(
             f"SELECT {self.select_cols} FROM {t}{where} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, skip]
-        ).fetchall()
+        )
+        rows: list[Sequence[Any]] = []
+        size = 0
+        for row in cursor:
+            rows.append(row)
+            size += sum(len(v) for v in row if type(v) is str)
+            if size > PAGE_BYTES:  # a page of large JSON values would take seconds to serve: cut it
+                break
         return rows, total
 
 
