@@ -26,6 +26,9 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Pydantic looks for plugins by scanning every installed distribution's entry points when the
+    # first model is built: most of a second on a busy node, for plugins an engine never has.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         settings = parse_settings(list(argv) if argv is not None else None, os.environ)
     except SettingsError as err:

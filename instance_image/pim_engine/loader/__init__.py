@@ -13,9 +13,7 @@ from typing import Any, Literal
 
 from pim_engine.loader.assembly import Locator
 from pim_engine.loader.cli_validate import validate_command
-from pim_engine.loader.markdown_format import parse_markdown
 from pim_engine.loader.normalized import parse_normalized
-from pim_engine.loader.yaml_format import parse_yaml
 from pim_engine.model import Model, ModelError
 
 Format = Literal["yaml", "markdown", "json"]
@@ -64,9 +62,15 @@ def load_model_text(text: str, fmt: Format, source: str | None = None) -> Model:
     if not isinstance(text, str):
         raise where.error(f"model text must be str, not {type(text).__name__}")
     text = text.removeprefix("\ufeff")
+    # The YAML and Markdown readers load on demand: a pod is given the normalized JSON, and their
+    # imports (PyYAML, a few hundred regular expressions) would add to every engine's cold start.
     if fmt == "yaml":
+        from pim_engine.loader.yaml_format import parse_yaml
+
         return parse_yaml(text, where)
     if fmt == "markdown":
+        from pim_engine.loader.markdown_format import parse_markdown
+
         return parse_markdown(text, where)
     if fmt == "json":
         try:

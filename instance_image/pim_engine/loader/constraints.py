@@ -9,6 +9,7 @@ A rule on an attribute whose type it does not fit (``positive`` on a string) is 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -41,8 +42,8 @@ class Rule:
 
 # Each predicate: a pattern over the text after the attribute's name, and the rules it means.
 _EN_BE = r"(?:must|should|shall|has to|needs to|is to)\s+(?:always\s+)?be\s+"
-_PREDICATES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p, re.I), kind)
+_PREDICATE_SOURCES: tuple[tuple[str, str], ...] = tuple(
+    (p, kind)
     for p, kind in (
         (rf"^(?:{_EN_BE}|is\s+|are\s+)?(?:strictly\s+)?(?:positive|greater than (?:zero|0)|> ?0)$", "positive"),
         (
@@ -88,6 +89,14 @@ _PREDICATES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(?:必须|应当|应该|应|需要|需)?\s*(?:晚于|迟于|在)\s*(?P<other>\w+?)\s*(?:之后|以后)?$", "after"),
     )
 )
+
+
+@functools.cache
+def _predicates() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Compiled on first use: only models that state constraints pay for it."""
+    return tuple((re.compile(p, re.I), kind) for p, kind in _PREDICATE_SOURCES)
+
+
 _OPS = {">": "gt", "＞": "gt", ">=": "ge", "≥": "ge", "<": "lt", "＜": "lt", "<=": "le", "≤": "le"}
 
 
@@ -99,7 +108,7 @@ def parse_constraint(text: str, entity: Entity) -> list[Rule]:
     if attribute is None:
         return []
     rest = rest.strip()
-    for pattern, kind in _PREDICATES:
+    for pattern, kind in _predicates():
         match = pattern.match(rest)
         if match is None:
             continue
