@@ -33,7 +33,7 @@ from urllib.parse import quote as url_quote
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from pim_engine.entity_models import INT64_MAX, INT64_MIN, BodyShape, EntityModels
 from pim_engine.errors import ApiError, api_error, dumps, error
@@ -371,9 +371,7 @@ def add_entity_routes(
     op = re.sub(r"\W", "_", models.read.__name__)
 
     route_class = type("EngineRoute", (EngineRoute,), {"max_body_bytes": max_body_bytes})
-
-    def add(path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        router.add_api_route(path, endpoint, tags=[name], route_class_override=route_class, **kwargs)
+    item_path = base + "/{id}"
 
     id_param = {
         "parameters": [
@@ -400,68 +398,43 @@ def add_entity_routes(
         for c in table.columns
         if filters[c.name] is not None and c.name not in _RESERVED
     ]
-    add(
-        base,
-        list_items,
-        methods=["GET"],
-        response_model=models.list,
-        summary=f"List {name}",
-        operation_id=f"list_{op}",
-        responses=_errors(422),
-        openapi_extra={"parameters": _PAGING_PARAMS + filter_params},
+    # (path, endpoint, method, status, operation id prefix, summary, error codes, takes the id)
+    table_of_routes = (
+        (base, list_items, "GET", 200, "list", f"List {name}", (422,), False),
+        (base, create_item, "POST", 201, "create", f"Create a {name}", (409, 413, 415, 422), False),
+        (item_path, get_item, "GET", 200, "get", f"Get a {name}", (404,), True),
+        (item_path, replace_item, "PUT", 200, "replace", f"Replace a {name}", (404, 409, 413, 415, 422), True),
+        (
+            item_path,
+            patch_item,
+            "PATCH",
+            200,
+            "update",
+            f"Update some attributes of a {name}",
+            (404, 409, 413, 415, 422),
+            True,
+        ),
+        (item_path, delete_item, "DELETE", 204, "delete", f"Delete a {name}", (404, 409), True),
     )
-    add(
-        base,
-        create_item,
-        methods=["POST"],
-        status_code=201,
-        response_model=models.read,
-        summary=f"Create a {name}",
-        operation_id=f"create_{op}",
-        responses=_errors(409, 413, 415, 422),
-    )
-    item_path = base + "/{id}"
-    add(
-        item_path,
-        get_item,
-        methods=["GET"],
-        response_model=models.read,
-        summary=f"Get a {name}",
-        operation_id=f"get_{op}",
-        responses=_errors(404),
-        openapi_extra=id_param,
-    )
-    add(
-        item_path,
-        replace_item,
-        methods=["PUT"],
-        response_model=models.read,
-        summary=f"Replace a {name}",
-        operation_id=f"replace_{op}",
-        responses=_errors(404, 409, 413, 415, 422),
-        openapi_extra=id_param,
-    )
-    add(
-        item_path,
-        patch_item,
-        methods=["PATCH"],
-        response_model=models.read,
-        summary=f"Update some attributes of a {name}",
-        operation_id=f"update_{op}",
-        responses=_errors(404, 409, 413, 415, 422),
-        openapi_extra=id_param,
-    )
-    add(
-        item_path,
-        delete_item,
-        methods=["DELETE"],
-        status_code=204,
-        response_class=Response,
-        summary=f"Delete a {name}",
-        operation_id=f"delete_{op}",
-        responses=_errors(404, 409),
-        openapi_extra=id_param,
-    )
+    for path, endpoint, method, status, verb, summary, codes, by_id in table_of_routes:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            status_code=status,
+            response_model=None if status == 204 else models.list if verb == "list" else models.read,
+            response_class=Response if status == 204 else JSONResponse,
+            summary=summary,
+            operation_id=f"{verb}_{op}",
+            responses=_errors(*codes),
+            openapi_extra=id_param
+            if by_id
+            else {"parameters": _PAGING_PARAMS + filter_params}
+            if verb == "list"
+            else None,
+            tags=[name],
+            route_class_override=route_class,
+        )
 
 
 def _typed(endpoint: Callable[..., Any], **annotations: type[BaseModel]) -> None:
