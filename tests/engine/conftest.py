@@ -13,11 +13,8 @@ from engine_harness import SHOP_MODEL, Engine
 def shop_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One engine for the whole session on the shop model; tests create their own rows."""
     db = tmp_path_factory.mktemp("shop") / "shop.db"
-    engine = Engine(SHOP_MODEL, db).start()
-    try:
+    with Engine(SHOP_MODEL, db) as engine:
         yield engine
-    finally:
-        engine.stop()
 
 
 @pytest.fixture

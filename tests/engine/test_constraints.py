@@ -59,11 +59,8 @@ def rentals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     tmp = tmp_path_factory.mktemp("rentals")
     model = tmp / "rentals.yaml"
     model.write_text(MODEL, encoding="utf-8")
-    engine = Engine(model, tmp / "rentals.db").start()
-    try:
+    with Engine(model, tmp / "rentals.db") as engine:
         yield engine
-    finally:
-        engine.stop()
 
 
 @pytest.fixture

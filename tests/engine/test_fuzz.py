@@ -49,11 +49,8 @@ def encode(value: Any) -> bytes:
 
 @pytest.fixture(scope="module")
 def fuzz_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = Engine(SHOP_MODEL, tmp_path_factory.mktemp("fuzz") / "fuzz.db").start()
-    try:
+    with Engine(SHOP_MODEL, tmp_path_factory.mktemp("fuzz") / "fuzz.db") as engine:
         yield engine
-    finally:
-        engine.stop()
 
 
 @pytest.fixture(scope="module")

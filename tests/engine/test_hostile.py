@@ -242,11 +242,8 @@ def test_costly_numbers_never_hold_the_event_loop(shop_engine: Engine) -> None:
 @pytest.fixture(scope="module")
 def small_body_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     db = tmp_path_factory.mktemp("limits") / "limits.db"
-    engine = Engine(SHOP_MODEL, db, env={"PIM_MAX_BODY_BYTES": "2000"}).start()
-    try:
+    with Engine(SHOP_MODEL, db, env={"PIM_MAX_BODY_BYTES": "2000"}) as engine:
         yield engine
-    finally:
-        engine.stop()
 
 
 def test_body_size_limit_default_is_one_mebibyte(api: httpx.Client, shop_engine: Engine) -> None:
