@@ -21,11 +21,11 @@ from pim_engine.entity_models import build_models, component_names
 from pim_engine.guard import RequestGuard
 from pim_engine.loader.constraints import entity_constraints
 from pim_engine.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
-from pim_engine.migrate import migrate
 from pim_engine.model import Model
 from pim_engine.routes import add_entity_routes
 from pim_engine.schema import tables_for
 from pim_engine.storage.sqlite import SqliteDatabase
+from pim_engine.storage.sqlite_migrate import migrate
 
 #: Default request body limit (``--max-body-bytes``).
 MAX_BODY_BYTES = 1 << 20

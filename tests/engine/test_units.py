@@ -9,7 +9,7 @@ import pytest
 from pim_engine.model import Attribute, Entity, ModelError
 from pim_engine.schema import create_table_sql, quote, tables_for
 from pim_engine.settings import Settings, SettingsError, parse_settings
-from pim_engine.storage.sqlite import canonical_decimal
+from pim_engine.storage.sqlite_values import canonical_decimal
 
 pytestmark = pytest.mark.unit
 

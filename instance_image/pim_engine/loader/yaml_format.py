@@ -8,7 +8,6 @@ refuse duplicates.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -16,6 +15,7 @@ import yaml
 from pim_engine.loader.assembly import Locator, assemble, build_attribute, entity_element
 from pim_engine.loader.mermaid import Graph, MermaidError, is_flowchart, parse_flowchart
 from pim_engine.loader.types import UnknownType, canonical_word, parse_type, split_values
+from pim_engine.loader.yaml_parts import constraint_text, entity_indexes, model_rules
 from pim_engine.model import Attribute, Entity, Flow, FlowEdge, FlowStep, Method, Model, Parameter, Service
 
 _ATTRIBUTE_KEYS = {
@@ -185,7 +185,7 @@ def _model(data: YMap, where: Locator) -> Model:
             _service(n, s, ln, where) for n, s, ln in _named_items(data.get("services"), "services", data, where)
         ],
         flows=[_flow(n, s, ln, where) for n, s, ln in _named_items(data.get("flows"), "flows", data, where)],
-        rules=_rules(data.get("rules"), data, where),
+        rules=model_rules(data.get("rules"), data, where),
     )
 
 
@@ -220,7 +220,7 @@ def _entity(name: str, spec: Any, line: int, entities: Mapping[str, str], where:
             line=spec.at(unknown[0]),
         )
     raw_attrs = spec.get("attributes", spec.get("fields"))
-    constraints = [_constraint_text(c) for c in spec.get("constraints") or () if _constraint_text(c)]
+    constraints = [constraint_text(c) for c in spec.get("constraints") or () if constraint_text(c)]
     attrs: list[Attribute] = []
     if isinstance(raw_attrs, YMap):
         pairs = [(key, value, raw_attrs.at(key)) for key, value in raw_attrs.items()]
@@ -245,9 +245,7 @@ def _entity(name: str, spec: Any, line: int, entities: Mapping[str, str], where:
         )
     for attr_name, attr_spec, attr_line in pairs:
         attrs.append(_attribute(name, attr_name, attr_spec, attr_line, entities, constraints, where))
-    indexes, unique = _indexes(spec, element, where)
-    attrs = [replace(a, unique=True) if a.name in unique else a for a in attrs]
-    constraints.extend(f"unique ({', '.join(cols)})" for cols in indexes if cols in unique_sets(spec))
+    attrs, indexes = entity_indexes(spec, attrs, constraints, element, where)
     return Entity(
         name=name,
         attributes=tuple(attrs),
@@ -256,65 +254,6 @@ def _entity(name: str, spec: Any, line: int, entities: Mapping[str, str], where:
         indexes=indexes,
         line=line,
     )
-
-
-def _constraint_text(item: Any) -> str:
-    """A constraint as text; ``- price: min 0`` is a one-key mapping to YAML, and means ``price: min 0``."""
-    if isinstance(item, dict) and len(item) == 1:
-        key, value = next(iter(item.items()))
-        return f"{_text(key)}: {_text(value)}"
-    return _text(item)
-
-
-def _index_columns(item: Any) -> tuple[list[str], bool] | None:
-    """``email``, ``[a, b]`` or ``{fields|columns: [...], unique: true}`` -> (columns, unique)."""
-    if isinstance(item, str):
-        return [c.strip() for c in item.split(",") if c.strip()], False
-    if isinstance(item, list):
-        return [_text(c) for c in item], False
-    if isinstance(item, YMap):
-        columns = next((item[k] for k in ("fields", "columns", "attributes", "on") if k in item), None)
-        if isinstance(columns, str):
-            columns = [c.strip() for c in columns.split(",")]
-        if not isinstance(columns, list):
-            return None
-        return [_text(c) for c in columns], item.get("unique") is True
-    return None
-
-
-def unique_sets(spec: YMap) -> list[tuple[str, ...]]:
-    """The composite unique indexes of an entity (kept as documented, unenforced constraints)."""
-    out = []
-    for item in spec.get("indexes") or ():
-        parsed = _index_columns(item)
-        if parsed is not None and parsed[1] and len(parsed[0]) > 1:
-            out.append(tuple(parsed[0]))
-    return out
-
-
-def _indexes(spec: YMap, element: str, where: Locator) -> tuple[tuple[tuple[str, ...], ...], set[str]]:
-    """An entity's ``indexes:``: lookup indexes, and the attributes a one-column unique index names."""
-    raw = spec.get("indexes")
-    if raw is None:
-        return (), set()
-    if not isinstance(raw, YList):
-        raise where.error("'indexes' must be a list", element=element, line=spec.at("indexes"))
-    indexes: list[tuple[str, ...]] = []
-    unique: set[str] = set()
-    for item, item_line in zip(raw, raw.item_lines, strict=True):
-        parsed = _index_columns(item)
-        if parsed is None or not parsed[0] or not all(parsed[0]):
-            raise where.error(
-                f"an index must name attributes: a name, a list, or a mapping with 'fields'; not {item!r}",
-                element=element,
-                line=item_line,
-            )
-        columns, is_unique = parsed
-        if is_unique and len(columns) == 1:
-            unique.add(columns[0])
-        elif tuple(columns) not in indexes:
-            indexes.append(tuple(columns))
-    return tuple(indexes), unique
 
 
 def _attribute(
@@ -549,22 +488,3 @@ def _steps(
                     f"step {step.id}: next {target!r} is not a step", element=element, line=lines[step.id]
                 )
     return tuple(steps), tuple(edges)
-
-
-def _rules(raw: Any, data: YMap, where: Locator) -> list[tuple[str, str]]:
-    if raw is None:
-        return []
-    if isinstance(raw, YMap):
-        return [(key, _text(value)) for key, value in raw.items()]
-    if not isinstance(raw, YList):
-        raise where.error("'rules' must be a mapping from rule id to text", line=data.at("rules"))
-    rules = []
-    for index, (item, line) in enumerate(zip(raw, raw.item_lines, strict=True), start=1):
-        if isinstance(item, YMap):
-            rule_id = _text(item.get("id") or item.get("name")) or f"rule-{index}"
-            rules.append((rule_id, _text(item.get("text") or item.get("description"))))
-        elif isinstance(item, str | int | float):
-            rules.append((f"rule-{index}", _text(item)))
-        else:
-            raise where.error("a rule must be text or a mapping with 'id' and 'text'", line=line)
-    return rules

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
-from datetime import time as dtime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -42,6 +39,7 @@ from pim_engine.storage import (
     Unavailable,
     UniqueViolation,
 )
+from pim_engine.storage.sqlite_values import comparable, decoder, encoder
 
 T = TypeVar("T")
 
@@ -77,63 +75,12 @@ def connect(path: str, *, busy_timeout_ms: int = 5000, read_only: bool = False) 
     return conn
 
 
-# --- values ----------------------------------------------------------------------------------------
-
-
-def canonical_decimal(value: Decimal) -> str:
-    """Fixed-point text that keeps the value's scale (``19.90`` stays ``19.90``, ``1E+2`` is ``100``)."""
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value.is_zero() else text
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def _iso(value: date | dtime | datetime) -> str:
-    return value.isoformat()
-
-
-def encoder(kind: str) -> Callable[[Any], Any] | None:
-    """Python value -> stored value for one attribute type (``None`` passes through unchanged)."""
-    return {
-        "decimal": canonical_decimal,
-        "boolean": int,
-        "date": _iso,
-        "time": _iso,
-        "datetime": _iso,
-        "json": _json_text,
-    }.get(kind)
-
-
-#: Rows written before NaN was refused may hold it in JSON text: served as null, never as a 500.
-_stored_json = json.JSONDecoder(parse_constant=lambda _: None)
-
-
-def decoder(kind: str) -> Callable[[Any], Any] | None:
-    """Stored value -> JSON-ready value."""
-    return {"boolean": bool, "json": _stored_json.decode}.get(kind)
-
-
 def _kind(table: Table, column: str, key_types: Mapping[str, str]) -> str:
     col = table.column(column)
     assert col is not None
     if col.references is not None:
         return key_types.get(col.references, "integer")
     return col.attribute.type
-
-
-def _comparable(value: Any, kind: str) -> Any:
-    """Dates, times and datetimes from Python values or ISO text, naive ones read as UTC."""
-    if isinstance(value, str):
-        value = {"date": date.fromisoformat, "time": dtime.fromisoformat, "datetime": datetime.fromisoformat}[kind](
-            value
-        )
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    if isinstance(value, dtime) and value.tzinfo is not None:
-        value = value.replace(tzinfo=None)
-    return value
 
 
 # --- one entity ------------------------------------------------------------------------------------
@@ -216,7 +163,7 @@ class SqliteEntityStore:
         found = []
         for first, second, kind in self.after_rules:
             a, b = values.get(first), values.get(second)
-            if a is not None and b is not None and not _comparable(a, kind) > _comparable(b, kind):
+            if a is not None and b is not None and not comparable(a, kind) > comparable(b, kind):
                 found.append((first, f"must be after {second}", "after"))
         return found
 
