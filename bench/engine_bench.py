@@ -13,11 +13,13 @@ Not a test. Three servers take the same load, one at a time, each pinned to one 
 Load: a small raw-socket HTTP/1.1 client (keep-alive, N connections): 20 % creates, 60 % reads by
 id, 20 % list pages of 20. A raw client keeps the load generator's own CPU cost low on a 2-core
 machine, so the ratios reflect the servers. Rounds alternate between the servers to spread out noise
-from other work on the machine; the median round is reported, with the load averages. Also measured
-for the engine: cold start (process spawn to the first 200 from ``/ready``) and resident memory after
-at least 10k requests.
+from other work on the machine. Reported: the median round, the median of per-round ratios (the
+servers run back to back within a round), and each server's CPU time per request (user + system,
+all threads), which contention on a shared machine does not inflate the way it inflates wall-clock
+throughput; with the load averages. Also measured for the engine: cold start (process spawn to the
+first 200 from ``/ready``, wall clock and CPU) and resident memory after at least 10k requests.
 
-    .venv/bin/python bench/engine_bench.py [--requests 4000] [--rounds 3] [--concurrency 16] [--no-pocketbase]
+    .venv/bin/python bench/engine_bench.py [--requests 2000] [--rounds 7] [--concurrency 16] [--no-pocketbase]
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ class Server:
     headers: dict[str, str] = field(default_factory=dict)
     ids: list[str] = field(default_factory=list)
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of the server process so far (all its threads)."""
+        return cpu_seconds(self.proc.pid)
+
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -93,6 +99,11 @@ class Server:
     def stop(self) -> int:
         self.proc.terminate()
         return self.proc.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait(name: str, proc: subprocess.Popen, port: int, path: str, t0: float) -> float:
@@ -299,17 +310,21 @@ def seed(server: Server) -> None:
 
 
 def cold_starts(tmp: Path, times: int) -> dict:
-    fresh, existing, baseline = [], [], []
+    """Spawn to the first 200 from /ready (wall clock), and the CPU the process used to get there."""
+    out: dict[str, list[float]] = {k: [] for k in ("engine_fresh_db", "engine_existing_db", "baseline")}
+    cpu: dict[str, list[float]] = {k: [] for k in out}
     for i in range(times):
         db = tmp / f"cold-{i}.db"
-        for into in (fresh, existing):
-            server = start_engine(db)
-            into.append(server.cold_start)
+        for key, start in (
+            ("engine_fresh_db", lambda db=db: start_engine(db)),
+            ("engine_existing_db", lambda db=db: start_engine(db)),
+            ("baseline", lambda i=i: start_baseline(tmp / f"cold-base-{i}.db")),
+        ):
+            server = start()
+            out[key].append(server.cold_start)
+            cpu[key].append(server.cpu_seconds())
             server.stop()
-        server = start_baseline(tmp / f"cold-base-{i}.db")
-        baseline.append(server.cold_start)
-        server.stop()
-    return {"engine_fresh_db": fresh, "engine_existing_db": existing, "baseline": baseline}
+    return {"wall": out, "cpu": cpu}
 
 
 def cpu_model() -> str:
@@ -325,8 +340,8 @@ def loadavg() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--requests", type=int, default=4000, help="requests per server per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per server per round")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cold-starts", type=int, default=5)
     parser.add_argument("--no-pocketbase", action="store_true", help="leave PocketBase out")
@@ -357,7 +372,9 @@ def main() -> None:
             rounds: dict[str, list[dict]] = {name: [] for name in servers}
             for r in range(args.rounds):
                 for name, server in servers.items():
+                    cpu_before = server.cpu_seconds()
                     result = asyncio.run(drive(server.port, workload(server, args.requests, 100 + r), args.concurrency))
+                    result["cpu_us_per_request"] = (server.cpu_seconds() - cpu_before) / args.requests * 1e6
                     served[name] += args.requests
                     rounds[name].append(result)
             extra = max(0, 10_000 - served["engine"])
@@ -372,6 +389,7 @@ def main() -> None:
         return sorted(results, key=lambda x: x["rps"])[len(results) // 2]
 
     medians = {name: median_round(rs) for name, rs in rounds.items()}
+    cpu_per_request = {name: statistics.median(r["cpu_us_per_request"] for r in rs) for name, rs in rounds.items()}
     engine = medians["engine"]
     report = {
         "started": started,
@@ -382,7 +400,16 @@ def main() -> None:
         "rounds": rounds,
         "median": medians,
         "ratios": {name: engine["rps"] / m["rps"] for name, m in medians.items() if name != "engine"},
-        "cold_start_s": {k: statistics.median(v) for k, v in cold.items()},
+        # each round runs the servers back to back: a per-round ratio compares neighbours in time
+        "paired_ratios": {
+            name: statistics.median(e["rps"] / x["rps"] for e, x in zip(rounds["engine"], rs, strict=True))
+            for name, rs in rounds.items()
+            if name != "engine"
+        },
+        "cpu_us_per_request": cpu_per_request,
+        "cpu_ratios": {n: cpu_per_request[n] / cpu_per_request["engine"] for n in medians if n != "engine"},
+        "cold_start_s": {k: statistics.median(v) for k, v in cold["wall"].items()},
+        "cold_start_cpu_s": {k: statistics.median(v) for k, v in cold["cpu"].items()},
         "cold_start_all_s": cold,
         "rss_mb": rss,
         "requests_served": served,
@@ -391,16 +418,23 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     print()
     print(f"load average (1/5/15 min): {load_before} before, {report['load_avg_1_5_15']['after']} after")
-    print(f"{'server':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failures':>8} {'engine/x':>9}")
+    print(
+        f"{'server':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failures':>8} {'engine/x':>9}"
+        f" {'CPU us/req':>11} {'x/engine CPU':>13}"
+    )
     for name, res in medians.items():
         ratio = engine["rps"] / res["rps"]
+        cpu = cpu_per_request[name]
+        ratio = report["paired_ratios"].get(name, 1.0)
         print(
             f"{name:18} {res['rps']:8.0f} {res['p50_ms']:8.2f} {res['p99_ms']:8.2f} {res['failures']:8} {ratio:8.2f}x"
+            f" {cpu:11.0f} {cpu / cpu_per_request['engine']:12.2f}x"
         )
-    cs = report["cold_start_s"]
+    cs, cc = report["cold_start_s"], report["cold_start_cpu_s"]
     print(
         f"engine cold start to /ready: {cs['engine_fresh_db']:.3f} s fresh db, "
-        f"{cs['engine_existing_db']:.3f} s existing db (target <= 1.0 s); baseline {cs['baseline']:.3f} s"
+        f"{cs['engine_existing_db']:.3f} s existing db (target <= 1.0 s); baseline {cs['baseline']:.3f} s; "
+        f"CPU to ready {cc['engine_fresh_db']:.3f} / {cc['engine_existing_db']:.3f} s (baseline {cc['baseline']:.3f} s)"
     )
     print(
         f"engine RSS after {served['engine']} requests: {rss['engine']:.1f} MB (target <= 60 MB); "
