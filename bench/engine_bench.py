@@ -56,8 +56,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Niceness of the servers and the load generator (``--nice``); 0 leaves them as any process.
+NICE = 0
+
+
 def pinned(cmd: list[str]) -> list[str]:
-    """``cmd`` pinned to the server core when the machine has two or more."""
+    """``cmd`` pinned to the server core when the machine has two or more, at the chosen niceness."""
+    if NICE:
+        cmd = ["nice", "-n", str(NICE), *cmd]
     if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
         return ["taskset", "-c", SERVER_CPU, *cmd]
     return cmd
@@ -292,6 +298,51 @@ async def drive(port: int, requests: list[bytes], concurrency: int) -> dict:
     }
 
 
+def _lua_string(data: str) -> str:
+    return '"' + data.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def drive_wrk(server: Server, requests: list[bytes], concurrency: int, seconds: float, script_dir: Path) -> dict:
+    """Drive ``server`` with wrk (C, one thread, on the load core) cycling through ``requests``."""
+    lines = []
+    for raw in requests:
+        head, _, body = raw.partition(b"\r\n\r\n")
+        method, path = head.split(b" ")[:2]
+        payload = _lua_string(body.decode()) if body else "nil"
+        lines.append(f"{{{_lua_string(method.decode())}, {_lua_string(path.decode())}, {payload}}},")
+    script = script_dir / f"{server.name}.lua"
+    script.write_text(
+        "local reqs = {\n" + "\n".join(lines) + "\n}\n"
+        "local i = 0\n"
+        'local json = {["Content-Type"] = "application/json"}\n'
+        "request = function()\n"
+        "  i = i % #reqs + 1\n"
+        "  local r = reqs[i]\n"
+        "  if r[3] then return wrk.format(r[1], r[2], json, r[3]) end\n"
+        "  return wrk.format(r[1], r[2])\n"
+        "end\n"
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("RESULT %d %f %d %d %d\\n", summary.requests, summary.duration / 1e6,\n'
+        "    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write\n"
+        "    + summary.errors.timeout, latency:percentile(50), latency:percentile(99)))\n"
+        "end\n"
+    )
+    cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "-s", str(script), f"http://127.0.0.1:{server.port}"]
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
+        cmd = ["taskset", "-c", str(CLIENT_CPU), *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    done, duration, errors, p50_us, p99_us = line.split()[1:]
+    return {
+        "requests": int(done),
+        "rps": int(done) / float(duration),
+        "p50_ms": int(p50_us) / 1000,
+        "p99_ms": int(p99_us) / 1000,
+        "failures": int(errors),
+        "failure_codes": [],
+    }
+
+
 def seed(server: Server) -> None:
     """Create the seed items one by one and remember their ids (PocketBase's are strings)."""
     rng = random.Random(0)
@@ -345,7 +396,26 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cold-starts", type=int, default=5)
     parser.add_argument("--no-pocketbase", action="store_true", help="leave PocketBase out")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run servers and load generator at this niceness (negative needs root): on a machine"
+        " shared with other work, gives each server its core instead of a scheduler's share of it",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (C; the default when installed) or the built-in Python client",
+    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of a wrk round")
     args = parser.parse_args()
+    client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    global NICE
+    NICE = args.nice
+    if NICE:
+        os.nice(NICE)
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {CLIENT_CPU})
     load_before = loadavg()
@@ -373,9 +443,13 @@ def main() -> None:
             for r in range(args.rounds):
                 for name, server in servers.items():
                     cpu_before = server.cpu_seconds()
-                    result = asyncio.run(drive(server.port, workload(server, args.requests, 100 + r), args.concurrency))
-                    result["cpu_us_per_request"] = (server.cpu_seconds() - cpu_before) / args.requests * 1e6
-                    served[name] += args.requests
+                    requests = workload(server, args.requests, 100 + r)
+                    if client == "wrk":
+                        result = drive_wrk(server, requests, args.concurrency, args.seconds, tmp)
+                    else:
+                        result = asyncio.run(drive(server.port, requests, args.concurrency))
+                    result["cpu_us_per_request"] = (server.cpu_seconds() - cpu_before) / result["requests"] * 1e6
+                    served[name] += result["requests"]
                     rounds[name].append(result)
             extra = max(0, 10_000 - served["engine"])
             if extra:
@@ -396,6 +470,7 @@ def main() -> None:
         "machine": f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_avg_1_5_15": {"before": load_before, "after": loadavg()},
         "pinning": f"servers on cpu {SERVER_CPU}, load generator on cpu {CLIENT_CPU}",
+        "client": client,
         "args": vars(args),
         "rounds": rounds,
         "median": medians,
@@ -417,7 +492,9 @@ def main() -> None:
     }
     print(json.dumps(report, indent=2))
     print()
-    print(f"load average (1/5/15 min): {load_before} before, {report['load_avg_1_5_15']['after']} after")
+    print(
+        f"load average (1/5/15 min): {load_before} before, {report['load_avg_1_5_15']['after']} after; client {client}"
+    )
     print(
         f"{'server':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failures':>8} {'engine/x':>9}"
         f" {'CPU us/req':>11} {'x/engine CPU':>13}"
