@@ -1,7 +1,7 @@
 """CRUD routers: ``/api/v1/{collection}`` and ``/api/v1/{collection}/{id}`` for every entity.
 
 Request bodies are declared with the generated Pydantic models, so FastAPI validates them and
-documents them. Three parts of FastAPI's per-request machinery are bypassed, with its own means:
+documents them. Four parts of FastAPI's per-request machinery are bypassed, with its own means:
 
 * Responses are ``Response`` objects holding JSON the store already made JSON-ready (decimals and
   dates as strings): FastAPI returns a ``Response`` as it is, skipping ``response_model``
@@ -16,10 +16,14 @@ documents them. Three parts of FastAPI's per-request machinery are bypassed, wit
   three paging parameters alone cost more than the SQL of the page (FastAPI resolves each
   parameter's annotation, alias and default on every request), and a parameter per attribute
   would multiply that; unknown parameters would also pass silently instead of answering 422.
+* Routes whose endpoint takes only the request (reads, lists, deletes) are called without
+  dependency solving (``EngineRoute``, FastAPI's custom route class hook), until a dependency is
+  added to them.
 
-Bodies go through ``JsonBodyRoute``: writes must be ``application/json`` (or ``+json``; else 415, so
-no web page can post a form to an instance) and are parsed by ``json_body.parse_body``. Endpoints
-are ``async`` (no thread-pool hop); the store decides where SQL runs.
+Bodies go through ``EngineRoute`` too: writes must be ``application/json`` (or ``+json``; else 415,
+so no web page can post a form to an instance), at most ``--max-body-bytes`` long (413), and are
+parsed by ``json_body.parse_body``. Endpoints are ``async`` (no thread-pool hop); the store decides
+where SQL runs.
 """
 
 import inspect
