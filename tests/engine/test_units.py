@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from pydantic_core import PydanticCustomError
 
+from pim_engine.json_body import MAX_JSON_DEPTH, BodyError, Refused, check_json_value, parse_body
 from pim_engine.model import Attribute, Entity, ModelError
 from pim_engine.schema import create_table_sql, quote, tables_for
 from pim_engine.settings import Settings, SettingsError, parse_settings
@@ -81,3 +83,60 @@ def test_mapping_refuses_what_sqlite_cannot_hold() -> None:
         tables_for([Entity("_pim_meta", ())])
     with pytest.raises(ModelError, match="differ only by case"):
         tables_for([Entity("Item", ()), Entity("item", ())])
+
+
+def test_max_body_bytes_setting() -> None:
+    base = {"PIM_MODEL": "m", "PIM_DB": "d"}
+    assert parse_settings([], base).max_body_bytes == 1 << 20
+    assert parse_settings([], {**base, "PIM_MAX_BODY_BYTES": "2048"}).max_body_bytes == 2048
+    assert parse_settings(["--max-body-bytes", "10"], {**base, "PIM_MAX_BODY_BYTES": "2048"}).max_body_bytes == 10
+    for bad in ("0", "-1", "1MiB", ""):
+        with pytest.raises(SettingsError, match="max body bytes"):
+            parse_settings([], {**base, "PIM_MAX_BODY_BYTES": bad})
+
+
+def test_parse_body_reads_decimals_from_their_own_text() -> None:
+    body = b'{"price": 19.90, "big": 1234567890123456789012345.1234567890123456789, "meta": [1.10]}'
+    parsed = parse_body(body, decimal_fields={"price", "big"})
+    assert parsed["price"] == Decimal("19.90")
+    assert str(parsed["price"]) == "19.90"
+    assert parsed["big"] == Decimal("1234567890123456789012345.1234567890123456789")
+    assert parsed["meta"] == [1.1]  # not a decimal attribute: a float, parsed at C speed
+    assert type(parse_body(b'{"price": 7}', decimal_fields={"price"})["price"]) is int
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "kind"),
+    [
+        (b"\xff{}", ("body",), "json_invalid"),
+        (b'{"a": }', ("body",), "json_invalid"),
+        (b'{"a": 1, "deep": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", ("body", "deep"), "json_too_deep"),
+        (b'{"a": 1, "n": 1' + b"0" * 5000 + b"}", ("body", "n"), "number_too_large"),
+        (b'{"a": 1, "b": 2, "c": 3}', ("body",), "too_many_keys"),
+    ],
+)
+def test_parse_body_refusals_name_the_field(body: bytes, loc: tuple, kind: str) -> None:
+    with pytest.raises(BodyError) as caught:
+        parse_body(body, max_keys=2)
+    assert (caught.value.loc, caught.value.kind) == (loc, kind)
+
+
+def test_parse_body_marks_what_must_not_be_stored() -> None:
+    parsed = parse_body(b'{"a": NaN, "b": "x\\ud800", "c": ["\\udc00"], "d": "\\ud83d\\ude00", "\\ud800": 1}')
+    assert isinstance(parsed["a"], Refused)
+    assert isinstance(parsed["b"], Refused)
+    assert isinstance(parsed["c"], Refused)
+    assert parsed["d"] == "\N{GRINNING FACE}"
+    assert parsed["\\ud800"] == 1  # a key is made printable; validation then refuses it as unknown
+
+
+def test_json_attribute_values_are_checked_for_depth_and_refusals() -> None:
+    deep: object = 1
+    for _ in range(MAX_JSON_DEPTH):
+        deep = [deep]
+    assert check_json_value(deep) == deep  # 32 levels of nesting are fine
+    with pytest.raises(PydanticCustomError, match="deeper"):
+        check_json_value([deep])
+    assert check_json_value([[1, 2], {"a": [3]}]) == [[1, 2], {"a": [3]}]
+    with pytest.raises(PydanticCustomError, match="NaN"):
+        check_json_value({"x": [1, parse_body(b"[NaN]")[0]]})
