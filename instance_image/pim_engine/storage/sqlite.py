@@ -381,9 +381,6 @@ class SqliteDatabase:
         except sqlite3.OperationalError as err:
             raise _unavailable(err) from None
 
-    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        return self.inline(fn, *args)
-
     def _checkpoint_loop(self) -> None:
         """Copy the WAL into the database file in the background; PASSIVE never blocks the writer."""
         conn = connect(self.path, busy_timeout_ms=0)
