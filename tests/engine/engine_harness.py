@@ -34,6 +34,12 @@ class Engine:
     def __init__(self, model: Path, db: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.model = model
         self.db = db
+        self.extra = extra
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self._new_port()
+
+    def _new_port(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = [
@@ -41,25 +47,31 @@ class Engine:
             "-m",
             "pim_engine.serve",
             "--model",
-            str(model),
+            str(self.model),
             "--db",
-            str(db),
+            str(self.db),
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
             "--log-level",
             "warning",
-            *extra,
+            *self.extra,
         ]
-        self.env = {**os.environ, **(env or {})}
-        self.proc: subprocess.Popen[str] | None = None
 
     def run(self, timeout: float = START_DEADLINE) -> subprocess.CompletedProcess[str]:
         """Run to completion (for starts that must fail)."""
         return subprocess.run(self.args, env=self.env, capture_output=True, text=True, timeout=timeout)
 
     def start(self) -> Engine:
+        """Spawn and wait for ``/ready``; a port taken between ``free_port`` and the bind is retried."""
+        for _ in range(3):
+            try:
+                return self.spawn().wait_ready()
+            except AssertionError as err:
+                if "address already in use" not in str(err):
+                    raise
+                self._new_port()
         return self.spawn().wait_ready()
 
     def spawn(self) -> Engine:
