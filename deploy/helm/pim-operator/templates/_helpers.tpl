@@ -46,7 +46,8 @@ app.kubernetes.io/part-of: pim-operator
 {{- printf "%s-metrics" (include "pim-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The namespaces a namespaced install watches; fails on a cluster install that names any. */}}
+{{/* The namespaces a namespaced install watches; fails on a cluster install that names any. A
+cluster install watches every namespace but those excludeNamespaces names ("!pattern" for kopf). */}}
 {{- define "pim-operator.watchNamespaces" -}}
 {{- if eq .Values.rbac.scope "namespaced" }}
 {{- if .Values.watchNamespaces }}
@@ -56,6 +57,10 @@ app.kubernetes.io/part-of: pim-operator
 {{- end }}
 {{- else if .Values.watchNamespaces }}
 {{- fail "watchNamespaces needs rbac.scope=namespaced (a cluster-scoped install watches every namespace)" }}
+{{- else if .Values.excludeNamespaces }}
+{{- $patterns := list }}
+{{- range .Values.excludeNamespaces }}{{ $patterns = append $patterns (printf "!%s" .) }}{{ end }}
+{{- join "," $patterns }}
 {{- end }}
 {{- end }}
 

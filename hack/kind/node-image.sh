@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Build the kind node image $KIND_NODE_IMAGE_LOCAL with kind's own `kind build node-image --type
+# file`, from a kubernetes-server tarball assembled here: kubernetes/version,
+# kubernetes/server/bin/{kubeadm,kubelet,kubectl} and the four image archives kind loads.
+#
+# kind loads every image in those archives, and fetches (from a registry) only the images it
+# wants that none of them holds: so the images of images.sh (etcd, CoreDNS, pause, storage, the
+# CNI) go into kube-proxy.tar beside kube-proxy, and nothing is fetched. A no-op when the image
+# was built from the same inputs (recorded in $KIND_WORK/node-image.key).
+set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+"$kind_here/base.sh"
+mapfile -t images < <("$kind_here/images.sh")
+go_build_cached "kubeadm-v$K8S_VERSION" "k8s.io/kubernetes@v$K8S_VERSION" \
+  k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
+tools=$PIM_CACHE_DIR/kubeadm-v$K8S_VERSION
+
+key=$( (
+  echo "kind v$KIND_VERSION"
+  docker image inspect -f '{{.Id}}' "$KIND_BASE_IMAGE" "${images[@]}"
+  sha256sum "$tools/kubeadm" "$tools/kubectl" "$K8S_BIN/kubelet" | cut -c1-64
+) | sha256sum | cut -c1-16)
+mkdir -p "$KIND_WORK"
+stamp=$KIND_WORK/node-image.key
+id=$(docker image inspect -f '{{.Id}}' "$KIND_NODE_IMAGE_LOCAL" 2>/dev/null || true)
+if [ -n "$id" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key $id" ]; then
+  log "$KIND_NODE_IMAGE_LOCAL is current ($key)"
+  exit 0
+fi
+
+start=$SECONDS
+work=$(mktemp -d "$KIND_WORK/node.XXXX")
+trap 'rm -rf "$work"' EXIT
+bin=$work/kubernetes/server/bin
+mkdir -p "$bin"
+echo "v$K8S_VERSION" >"$work/kubernetes/version"
+cp "$tools/kubeadm" "$tools/kubectl" "$K8S_BIN/kubelet" "$bin/"
+others=()
+for image in "${images[@]}"; do
+  case $image in
+    registry.k8s.io/kube-apiserver:* | registry.k8s.io/kube-controller-manager:* | registry.k8s.io/kube-scheduler:*)
+      name=${image#registry.k8s.io/}
+      docker save -o "$bin/${name%%:*}.tar" "$image" ;;
+    *) others+=("$image") ;;
+  esac
+done
+docker save -o "$bin/kube-proxy.tar" "${others[@]}"
+tarball=$work/kubernetes-server-linux-amd64.tar.gz
+tar -C "$work" -c kubernetes | gzip -1 >"$tarball"
+rm -rf "$work/kubernetes"
+log "building $KIND_NODE_IMAGE_LOCAL from $KIND_BASE_IMAGE and a $(du -h "$tarball" | cut -f1) server tarball"
+"$kind_here/kind.sh" build node-image --type file --base-image "$KIND_BASE_IMAGE" \
+  --image "$KIND_NODE_IMAGE_LOCAL" "$tarball" >"$work/build.log" 2>&1 \
+  || { cat "$work/build.log" >&2; die "kind build node-image failed"; }
+echo "$key $(docker image inspect -f '{{.Id}}' "$KIND_NODE_IMAGE_LOCAL")" >"$stamp"
+log "built $KIND_NODE_IMAGE_LOCAL ($key) in $((SECONDS - start)) s"
