@@ -45,7 +45,17 @@ for image in "${images[@]}"; do
     *) others+=("$image") ;;
   esac
 done
-docker save -o "$bin/kube-proxy.tar" "${others[@]}"
+# kind reads an archive's tags from whichever of `repositories` (every image) and `manifest.json`
+# (kind takes its first image only) comes first: put `repositories` first, with the names fully
+# qualified as kind compares them (docker writes docker.io/kindest/x as kindest/x).
+mkdir "$work/save"
+docker save "${others[@]}" | tar -x -C "$work/save"
+jq 'with_entries(.key |= if test("/") | not then "docker.io/library/" + .
+  elif split("/")[0] | test("[.:]|^localhost$") then . else "docker.io/" + . end)' \
+  "$work/save/repositories" >"$work/repositories" && mv "$work/repositories" "$work/save/repositories"
+(cd "$work/save" && tar -cf "$bin/kube-proxy.tar" repositories manifest.json \
+  $(ls | grep -vx -e repositories -e manifest.json))
+rm -rf "$work/save"
 tarball=$work/kubernetes-server-linux-amd64.tar.gz
 tar -C "$work" -c kubernetes | gzip -1 >"$tarball"
 rm -rf "$work/kubernetes"
