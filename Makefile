@@ -5,8 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest
 CLUSTER_DIR ?= $(CURDIR)/.cluster
-KIND_CLUSTER ?= pim
-KIND_KUBECONFIG ?= $(CURDIR)/.kind-kubeconfig
+# `make up` brings up kind (what users know); CLUSTER=embedded for the embedded local cluster.
+CLUSTER ?= kind
+export KIND_CLUSTER ?= pim
+export KIND_KUBECONFIG ?= $(CURDIR)/.kind-kubeconfig
 export PIM_CACHE_DIR ?= $(HOME)/.cache/pim-operator
 
 .PHONY: help deps system-deps venv binaries images lint fmt unit test test-fast test-cluster bench \
@@ -59,27 +61,42 @@ test: lint test-fast test-cluster ## every test: lint, unit, engine, cluster, e2
 bench: venv ## benchmarks (results go to BENCHMARKS.md)
 	$(BIN)/python bench/engine_bench.py
 
-up: deps ## local cluster + operator + a sample model and instance
+ifeq ($(CLUSTER),embedded)
+up: deps ## a local cluster (kind; CLUSTER=embedded: the embedded one) + operator (helm) + a sample
 	hack/up.sh
+else ifeq ($(CLUSTER),kind)
+up: system-deps venv
+	hack/kind/up.sh
+	hack/kind/load.sh
+	hack/kind/deploy.sh --set probeInterval=10
+	hack/kind/sample.sh
+else
+up:
+	$(error CLUSTER=$(CLUSTER): expected kind or embedded)
+endif
 
-down: ## stop the local cluster started by `make up`
+down: ## stop what `make up` started: the kind cluster, the embedded cluster, a dockerd it started
+	hack/kind/down.sh
 	hack/cluster/down.sh $(CLUSTER_DIR)
+	hack/images/dockerd.sh stop
 
-kind-up: ## (on a machine with kind and docker) create the kind cluster from kind-config.yaml
-	kind create cluster --name $(KIND_CLUSTER) --config kind-config.yaml --kubeconfig $(KIND_KUBECONFIG)
+# The kind targets work on a laptop with Docker as here: kind, and (where kindest/node cannot be
+# pulled) its node image, are built from the Go module proxy and Debian (hack/kind/README.md).
+# One kind cluster per machine: wrap their use in `flock /tmp/pim-kind.lock make ...`.
+kind-up: system-deps ## create the kind cluster of kind-config.yaml, Ready with DNS, storage, a CNI
+	hack/kind/up.sh
 
-kind-load: images ## build the images and load them into kind
-	kind load docker-image --name $(KIND_CLUSTER) pim.dev/pim-engine:dev pim.dev/pim-operator:dev
+kind-load: venv ## build the engine and operator images, kind load them into the nodes
+	hack/kind/load.sh
 
-kind-deploy: ## helm install the operator into kind
-	KUBECONFIG=$(KIND_KUBECONFIG) hack/helm.sh upgrade --install pim-operator deploy/helm/pim-operator \
-	  --namespace pim-system --create-namespace --wait
+kind-deploy: venv ## helm install the operator into pim-system of the kind cluster
+	hack/kind/deploy.sh
 
-kind-e2e: venv ## the same e2e suite against the kind cluster
-	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m "cluster or e2e" -q
+kind-e2e: venv kind-load ## the e2e suite against the kind cluster (the operator runs in-cluster)
+	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m e2e -q --junitxml=build/junit-kind.xml
 
-kind-down:
-	kind delete cluster --name $(KIND_CLUSTER)
+kind-down: ## delete the kind cluster
+	hack/kind/down.sh
 
 clean: down
 	rm -rf build .pytest_cache

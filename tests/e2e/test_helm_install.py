@@ -2,7 +2,8 @@
 
 ``helm install`` (namespaced: it watches one fresh namespace, so it does not share objects with a
 cluster-wide operator another test may run) starts the operator image on the real node; the
-operator reconciles a PimModel and a PimInstance into an engine pod the host reaches on its pod IP;
+operator reconciles a PimModel and a PimInstance into an engine pod the test reaches through
+``kubectl port-forward``;
 ``helm test`` passes; ``helm uninstall`` leaves nothing of the release but the CRDs.
 
 Needs a cluster with a real node: ``PIM_CLUSTER_NODE=1`` (after ``hack/cluster/node-prep.sh``) for
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from support.helm import CHART, Helm, leftovers, set_args
 from support.pim import BOOKS, apply, pim_model, status_of, wait_condition
+from support.reach import forward
 from support.waiting import wait_for
 
 if TYPE_CHECKING:
@@ -95,8 +97,8 @@ def test_operator_runs_in_cluster_and_is_ready(installed: Installed) -> None:
     (container,) = pod["status"]["containerStatuses"]
     assert container["image"].endswith("pim.dev/pim-operator:dev")
     assert container["restartCount"] == 0
-    health = httpx.get(f"http://{pod['status']['podIP']}:8081/healthz", timeout=5)
-    assert health.status_code == 200
+    with forward(installed.cluster, installed.namespace, f"pod/{pod['metadata']['name']}", 8081) as health:
+        assert httpx.get(f"{health.url}/healthz", timeout=5).status_code == 200
 
 
 def test_operator_serves_a_model(installed: Installed) -> None:
@@ -115,18 +117,21 @@ def test_operator_serves_a_model(installed: Installed) -> None:
 
     pods = cluster.get("pods", "-n", ns, "-l", f"app.kubernetes.io/instance={INSTANCE}")["items"]
     (engine,) = [p for p in pods if p["status"].get("phase") == "Running"]
-    base = f"http://{engine['status']['podIP']}:8000"
-    ready = httpx.get(f"{base}/ready", timeout=10).json()
-    assert ready == {"status": "ready", "model": "library", "digest": digest}
-    book = {"title": "Dune", "isbn": "978-0441013593"}
-    created = httpx.post(f"{base}/api/v1/books", json=book, timeout=10)
-    assert created.status_code == 201, created.text
-    listed = httpx.get(f"{base}/api/v1/books", timeout=10).json()
-    assert [(b["title"], b["isbn"]) for b in listed["items"]] == [(book["title"], book["isbn"])]
+    with forward(cluster, ns, f"pod/{engine['metadata']['name']}", 8000) as pf:
+        base = pf.url
+        ready = httpx.get(f"{base}/ready", timeout=10).json()
+        assert ready == {"status": "ready", "model": "library", "digest": digest}
+        book = {"title": "Dune", "isbn": "978-0441013593"}
+        created = httpx.post(f"{base}/api/v1/books", json=book, timeout=10)
+        assert created.status_code == 201, created.text
+        listed = httpx.get(f"{base}/api/v1/books", timeout=10).json()
+        assert [(b["title"], b["isbn"]) for b in listed["items"]] == [(book["title"], book["isbn"])]
 
     # The in-cluster operator did it (not some other operator): its own counters say so.
-    metrics = f"http://{installed.operator_pod()['status']['podIP']}:8080/metrics"
-    assert operator_metric(metrics, "pim_operator_reconcile_total", kind="PimInstance", result="success") > 0
+    operator_pod = f"pod/{installed.operator_pod()['metadata']['name']}"
+    with forward(cluster, installed.namespace, operator_pod, 8080) as pf:
+        metrics = f"{pf.url}/metrics"
+        assert operator_metric(metrics, "pim_operator_reconcile_total", kind="PimInstance", result="success") > 0
 
 
 def test_helm_test_passes(installed: Installed) -> None:

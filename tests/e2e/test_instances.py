@@ -1,5 +1,7 @@
-"""Real pods: PimInstances serve traffic in the local cluster, and their health and metrics come
-back into status. Needs a cluster with a real node (``PIM_CLUSTER_NODE=1``) and the engine image.
+"""Real pods: PimInstances serve traffic in the cluster, and their health and metrics come back
+into status. Needs a cluster with real nodes (the local one with ``PIM_CLUSTER_NODE=1``, or kind)
+and the engine image. The tests reach instances as a user does: ``kubectl port-forward`` to the
+Service or a pod, and the NodePort kind publishes on 127.0.0.1 (the node's address elsewhere).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 from support.pim import apply, condition, events_for, patch_spec, pim_model, status_of, wait_condition
+from support.reach import PortForward, forward, node_port_url, published_node_ports
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -40,9 +43,19 @@ def instance(ns: str, name: str, **spec) -> dict:
     }
 
 
-def base_url(cluster, ns: str, name: str) -> str:
-    svc = cluster.get("service", name, "-n", ns)
-    return f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}"
+@pytest.fixture(scope="module")
+def reach(cluster):
+    """``reach(ns, target)``: a port-forward to ``svc/NAME`` or ``pod/NAME`` on the engine port,
+    closed with the module."""
+    opened: list[PortForward] = []
+
+    def open_(ns: str, target: str) -> PortForward:
+        opened.append(forward(cluster, ns, target, 8000))
+        return opened[-1]
+
+    yield open_
+    for f in opened:
+        f.close()
 
 
 def wait_ready(cluster, ns: str, name: str, timeout: float = 180) -> None:
@@ -60,16 +73,14 @@ def ns(cluster, operator):
     return name
 
 
-def count_tasks(url: str) -> int:
-    return httpx.get(f"{url}/api/v1/tasks", params={"limit": 1}, timeout=10).json()["total"]
+def count_tasks(svc: PortForward) -> int:
+    return httpx.get(f"{svc.url}/api/v1/tasks", params={"limit": 1}, timeout=10).json()["total"]
 
 
-def test_crud_through_the_service(cluster, ns):
-    url = base_url(cluster, ns, "alpha")
+def test_crud_through_the_service(cluster, ns, reach):
     # two replicas behind one Service, each with its own ephemeral database: talk to one pod
-    pod_ip = cluster.get("pods", "-n", ns, "-l", "app.kubernetes.io/instance=alpha")["items"][0]["status"]["podIP"]
-    url = f"http://{pod_ip}:8000"
-    with httpx.Client(base_url=url, timeout=10) as http:
+    pod = cluster.get("pods", "-n", ns, "-l", "app.kubernetes.io/instance=alpha")["items"][0]["metadata"]["name"]
+    with httpx.Client(base_url=reach(ns, f"pod/{pod}").url, timeout=10) as http:
         project = http.post("/api/v1/projects", json={"name": "launch"})
         assert project.status_code == 201, project.text
         pid = project.json()["id"]
@@ -86,19 +97,19 @@ def test_crud_through_the_service(cluster, ns):
         assert "projectId" in bad.text
         assert http.delete(f"/api/v1/tasks/{body['id']}").status_code == 204
         assert http.get(f"/api/v1/tasks/{body['id']}").status_code == 404
-    # and through the Service VIP (kube-proxy)
-    assert httpx.get(f"{base_url(cluster, ns, 'alpha')}/ready", timeout=10).status_code == 200
+    # and through the Service
+    assert httpx.get(f"{reach(ns, 'svc/alpha').url}/ready", timeout=10).status_code == 200
 
 
-def test_status_shows_real_traffic(cluster, ns):
-    url = base_url(cluster, ns, "beta")
+def test_status_shows_real_traffic(cluster, ns, reach):
+    svc = reach(ns, "svc/beta")
     before = (status_of(cluster, "pi", ns, "beta").get("metrics") or {}).get("requestsTotal", 0)
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=svc.url, timeout=10) as http:
         for i in range(40):
             assert http.post("/api/v1/tasks", json={"title": f"t{i}"}).status_code == 201
         for _ in range(20):
             assert http.get("/api/v1/tasks").status_code == 200
-    rows = count_tasks(url)
+    rows = count_tasks(svc)
 
     def reported() -> dict | None:
         st = status_of(cluster, "pi", ns, "beta")
@@ -116,7 +127,7 @@ def test_status_shows_real_traffic(cluster, ns):
     assert st["health"]["healthyReplicas"] == 1
     assert st["health"]["lastProbeTime"]
     # latencies come from the histogram over a probe window that saw the traffic
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=svc.url, timeout=10) as http:
         for _ in range(30):
             http.get("/api/v1/tasks")
     lat = wait_for(
@@ -168,9 +179,9 @@ def test_kubectl_scale(cluster, ns):
     wait_for(lambda: status_of(cluster, "pi", ns, "alpha").get("replicas") == 2, 120, "back to 2 replicas")
 
 
-def test_model_update_rolls_and_persistent_data_survives(cluster, ns):
-    url = base_url(cluster, ns, "beta")
-    rows = count_tasks(url)
+def test_model_update_rolls_and_persistent_data_survives(cluster, ns, reach):
+    svc = reach(ns, "svc/beta")
+    rows = count_tasks(svc)
     assert rows > 0
     old = status_of(cluster, "pi", ns, "beta")["modelDigest"]
     apply(cluster, pim_model(ns, "tasks", TASKS_V2))
@@ -180,19 +191,19 @@ def test_model_update_rolls_and_persistent_data_survives(cluster, ns):
     wait_ready(cluster, ns, "beta")
 
     def serving_new() -> bool:
-        model = httpx.get(f"{url}/model", timeout=10).json()
+        model = httpx.get(f"{svc.url}/model", timeout=10).json()
         return model["digest"] == new
 
     wait_for(serving_new, 120, "the new pod to serve the new model")
-    assert count_tasks(url) == rows  # no row lost
-    made = httpx.post(f"{url}/api/v1/tasks", json={"title": "urgent", "priority": 1}, timeout=10)
+    assert count_tasks(svc) == rows  # no row lost
+    made = httpx.post(f"{svc.url}/api/v1/tasks", json={"title": "urgent", "priority": 1}, timeout=10)
     assert made.status_code == 201, made.text
     assert made.json()["priority"] == 1
 
 
-def test_suspend_and_resume_keep_the_data(cluster, ns):
-    url = base_url(cluster, ns, "beta")
-    rows = count_tasks(url)
+def test_suspend_and_resume_keep_the_data(cluster, ns, reach):
+    svc = reach(ns, "svc/beta")
+    rows = count_tasks(svc)
     patch_spec(cluster, "pi", ns, "beta", {"suspend": True})
     wait_condition(cluster, "pi", ns, "beta", "Ready", "False", "Suspended")
     wait_for(
@@ -203,7 +214,7 @@ def test_suspend_and_resume_keep_the_data(cluster, ns):
     assert cluster.get("pvc", "beta-data", "-n", ns)["status"]["phase"] == "Bound"
     patch_spec(cluster, "pi", ns, "beta", {"suspend": False})
     wait_ready(cluster, ns, "beta")
-    wait_for(lambda: count_tasks(url) == rows, 60, "the data to be served again")
+    wait_for(lambda: count_tasks(svc) == rows, 60, "the data to be served again")
 
 
 def test_status_is_visible_in_kubectl_output(cluster, ns):
@@ -211,3 +222,23 @@ def test_status_is_visible_in_kubectl_output(cluster, ns):
     assert {"health", "metrics", "url", "modelDigest", "conditions"} <= set(out["status"])
     row = cluster.kubectl("get", "pi", "beta", "-n", ns).stdout.splitlines()[1].split()
     assert row[:5] == ["beta", "tasks", "1", "True", "Ready"]
+
+
+def test_node_port_answers_where_users_look(cluster, ns):
+    """A NodePort instance answers on 127.0.0.1 where kind-config.yaml publishes the port (kind),
+    on the node's address elsewhere."""
+    published = published_node_ports(cluster)
+    taken = {p.get("nodePort") for svc in cluster.get("services", "-A")["items"] for p in svc["spec"].get("ports", [])}
+    spec: dict = {"serviceType": "NodePort"}
+    if published:
+        free = [p for p in published if p not in taken]
+        assert free, f"every published NodePort ({published}) is taken"
+        spec["nodePort"] = free[-1]
+    apply(cluster, instance(ns, "gamma", **spec))
+    wait_ready(cluster, ns, "gamma")
+    port = cluster.get("service", "gamma", "-n", ns)["spec"]["ports"][0]["nodePort"]
+    url = node_port_url(cluster, port)
+    ready = wait_for(lambda: httpx.get(f"{url}/ready", timeout=5).json(), 60, f"{url}/ready")
+    assert ready["status"] == "ready"
+    assert ready["model"] == "tasks"
+    cluster.kubectl("delete", "pi", "gamma", "-n", ns)

@@ -118,8 +118,10 @@ def probe(cluster: Cluster) -> Probe:
         )
     namespace = cluster.namespace("e2e-node")
     token = secrets.token_hex(8)
-    cluster.create(_probe_pod(namespace, token))
+    # The Service first: kube-proxy has programmed its address by the time the pod is Ready, so
+    # no packet for it goes out untranslated (it would follow the default route off the machine).
     cluster.create(_service(namespace))
+    cluster.create(_probe_pod(namespace, token))
     ready = ("wait", "-n", namespace, "--for=condition=Ready", "pod/probe", "--timeout=120s")
     cluster.kubectl(*ready, timeout=130)
     return Probe(cluster, namespace, token)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from support.operator_incluster import InClusterOperator
 from support.operator_proc import OperatorProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +35,29 @@ def fake_node(crds: Cluster) -> str:
 
 
 @pytest.fixture(scope="session")
-def operator(crds: Cluster, fake_node: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+def operator(
+    crds: Cluster, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess | InClusterOperator]:
+    """The operator under test: a process beside the local cluster (which the host routes into),
+    or, on any other cluster (kind), the chart's operator in the cluster."""
+    if crds.dir is None:
+        incluster = InClusterOperator(
+            crds,
+            tmp_path_factory.mktemp("helm-operator"),
+            {
+                "probeInterval": 2,
+                "resyncInterval": 3,
+                "workers": 8,
+                "logFormat": "plain",
+                # Namespaces of the helm e2e test belong to the operator that test installs.
+                "excludeNamespaces": ["e2e-helm-*"],
+            },
+        )
+        incluster.start()
+        yield incluster
+        incluster.stop()
+        return
+    request.getfixturevalue("fake_node")
     proc = OperatorProcess(
         crds.kubeconfig,
         tmp_path_factory.mktemp("operator"),

@@ -117,6 +117,12 @@ def test_cluster_scope_refuses_watch_namespaces() -> None:
     assert "watchNamespaces needs rbac.scope=namespaced" in proc.stderr
 
 
+def test_cluster_scope_excludes_namespaces() -> None:
+    env = operator_env(render("excludeNamespaces={e2e-helm-*,kube-system}"))
+    assert env["PIM_OPERATOR_NAMESPACES"] == "!e2e-helm-*,!kube-system"
+    assert operator_env(render())["PIM_OPERATOR_NAMESPACES"] == ""
+
+
 def test_rbac_has_no_wildcard(rendered: tuple[str, list[dict[str, Any]]]) -> None:
     _, docs = rendered
     roles = [d for d in docs if d["kind"] in RBAC_KINDS | {"RoleBinding", "ClusterRoleBinding"}]
