@@ -15,7 +15,7 @@ crictl=$PIM_CACHE_DIR/crictl-v$CRICTL_VERSION/crictl
 files=$(kind_module_dir)/images/base/files
 [ -d "$files" ] || die "kind's images/base/files not found in the sigs.k8s.io/kind@v$KIND_VERSION module"
 
-rootfs_image=localbase/kind-base-rootfs:$DEBIAN_SUITE
+rootfs_image=$KIND_ROOTFS_IMAGE
 "$kind_here/rootfs.sh" "$rootfs_image" "$packages"
 
 key=$( (

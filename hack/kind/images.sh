@@ -40,27 +40,6 @@ go_build_cached "coredns-$coredns_tag" "github.com/coredns/coredns@$coredns_tag"
 go_build_cached "kube-router-v$KUBE_ROUTER_VERSION" "github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION" \
   github.com/cloudnativelabs/kube-router/v2/cmd/kube-router >&2
 
-# binary_image IMAGE BASE BINARY [ENTRYPOINT]: BASE plus BINARY in /usr/local/bin (and, when
-# given, as the entrypoint: a JSON array).
-binary_image() {
-  local image=$1 base=$2 binary=$3 entrypoint=${4:-} key ctx dockerfile
-  dockerfile="FROM $base
-COPY $(basename "$binary") /usr/local/bin/
-ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin
-${entrypoint:+ENTRYPOINT $entrypoint}"
-  key=$( (echo "$dockerfile"; [ "$base" = scratch ] || docker image inspect -f '{{.Id}}' "$base"
-    sha256sum "$binary" | cut -c1-64) | sha256sum | cut -c1-16)
-  echo "$image"
-  if [ "$(image_input_hash "$image")" = "$key" ]; then return; fi
-  ctx=$(mktemp -d)
-  cp "$binary" "$ctx/"
-  echo "$dockerfile" >"$ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q --label "$INPUT_LABEL=$key" -t "$image" "$ctx" >/dev/null 2>"$ctx/err" \
-    || { cat "$ctx/err" >&2; rm -rf "$ctx"; die "docker build of $image failed"; }
-  rm -rf "$ctx"
-  log "built $image ($key)"
-}
-
 # retag SOURCE IMAGE: IMAGE names the same image as SOURCE.
 retag() {
   docker tag "$1" "$2"

@@ -22,10 +22,13 @@ KIND_BIN=$PIM_CACHE_DIR/kind-v$KIND_VERSION
 KIND_WORK=$PIM_CACHE_DIR/kind-work
 KIND_NODE_IMAGE_LOCAL=${KIND_NODE_IMAGE_LOCAL:-localbase/kind-node:v$K8S_VERSION}
 KIND_BASE_IMAGE=${KIND_BASE_IMAGE:-localbase/kind-base:$DEBIAN_SUITE}
+KIND_ROOTFS_IMAGE=${KIND_ROOTFS_IMAGE:-localbase/kind-base-rootfs:$DEBIAN_SUITE}
 # A small Debian with the netfilter tools, for kube-proxy, kube-router and local-path's helper pods.
 NET_TOOLS_IMAGE=${NET_TOOLS_IMAGE:-localbase/debian-net:$DEBIAN_SUITE}
 KUBE_ROUTER_IMAGE=${KUBE_ROUTER_IMAGE:-localbase/kube-router:v$KUBE_ROUTER_VERSION}
-export KIND_VERSION KIND_CLUSTER PIM_CACHE_DIR
+# Upstream Prometheus (hack/cluster/build.sh), for the e2e suite's in-cluster Prometheus on kind.
+PROMETHEUS_IMAGE=${PROMETHEUS_IMAGE:-localbase/prometheus:v$PROMETHEUS_MODULE_VERSION}
+export KIND_VERSION KIND_CLUSTER PIM_CACHE_DIR PROMETHEUS_IMAGE
 
 # The kind module's source (images/base/files, the image names its node-image build wants).
 kind_module_dir() {
@@ -87,6 +90,27 @@ go_build_cached() {
   rm -rf "$work" "$out"
   mv "$out.tmp" "$out"
   log "$name: built in $((SECONDS - start)) s"
+}
+
+# binary_image IMAGE BASE BINARY [ENTRYPOINT]: BASE plus BINARY in /usr/local/bin (and, when
+# given, as the entrypoint: a JSON array).
+binary_image() {
+  local image=$1 base=$2 binary=$3 entrypoint=${4:-} key ctx dockerfile
+  dockerfile="FROM $base
+COPY $(basename "$binary") /usr/local/bin/
+ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin
+${entrypoint:+ENTRYPOINT $entrypoint}"
+  key=$( (echo "$dockerfile"; [ "$base" = scratch ] || docker image inspect -f '{{.Id}}' "$base"
+    sha256sum "$binary" | cut -c1-64) | sha256sum | cut -c1-16)
+  echo "$image"
+  if [ "$(image_input_hash "$image")" = "$key" ]; then return; fi
+  ctx=$(mktemp -d)
+  cp "$binary" "$ctx/"
+  echo "$dockerfile" >"$ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q --label "$INPUT_LABEL=$key" -t "$image" "$ctx" >/dev/null 2>"$ctx/err" \
+    || { cat "$ctx/err" >&2; rm -rf "$ctx"; die "docker build of $image failed"; }
+  rm -rf "$ctx"
+  log "built $image ($key)"
 }
 
 # kind_default_image: the kindest/node image this kind release defaults to (with its digest).

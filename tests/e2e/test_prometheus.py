@@ -1,5 +1,6 @@
-"""A real Prometheus (Debian's) finds the engine pods and the operator through
-``kubernetes_sd_configs`` and scrapes them: the series are there and ``up`` is 1."""
+"""A real Prometheus (upstream's) finds the engine pods and the operator through
+``kubernetes_sd_configs`` and scrapes them: the series are there and ``up`` is 1. It runs on the
+host beside the local cluster, and in the cluster on kind (where users run it)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import httpx
 import pytest
 import yaml
 
+from support.operator_incluster import NAMESPACE as OPERATOR_NAMESPACE
+from support.operator_incluster import InClusterOperator
 from support.operator_proc import free_port
 from support.pim import apply, pim_model, wait_condition
+from support.reach import PortForward
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +46,48 @@ def prometheus_binary() -> str:
     return out
 
 
+def scrape_config(sd: dict, operator_sd: dict) -> dict:
+    """Engine pods by their prometheus.io annotations; the operator by its metrics Service."""
+    return {
+        "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
+        "scrape_configs": [
+            {
+                "job_name": "pim-pods",
+                "kubernetes_sd_configs": [{"role": "pod", **sd}],
+                "relabel_configs": [
+                    {
+                        "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+                        "action": "keep",
+                        "regex": "true",
+                    },
+                    {
+                        "source_labels": [
+                            "__address__",
+                            "__meta_kubernetes_pod_annotation_prometheus_io_port",
+                        ],
+                        "action": "replace",
+                        "regex": r"([^:]+)(?::\d+)?;(\d+)",
+                        "replacement": "$1:$2",
+                        "target_label": "__address__",
+                    },
+                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+                ],
+            },
+            {
+                "job_name": "pim-operator",
+                "kubernetes_sd_configs": [{"role": "endpointslice", **operator_sd}],
+                "relabel_configs": [
+                    {
+                        "source_labels": ["__meta_kubernetes_service_name"],
+                        "action": "keep",
+                        "regex": "pim-operator-metrics",
+                    },
+                ],
+            },
+        ],
+    }
+
+
 @pytest.fixture(scope="module")
 def scraped(cluster, operator, tmp_path_factory) -> Iterator[tuple[str, str]]:
     ns = cluster.namespace("e2e-prom")
@@ -56,6 +102,14 @@ def scraped(cluster, operator, tmp_path_factory) -> Iterator[tuple[str, str]]:
         },
     )
     wait_condition(cluster, "pi", ns, "notes", "Ready", "True", timeout=180)
+    if isinstance(operator, InClusterOperator):
+        yield from in_cluster_prometheus(cluster, ns)
+    else:
+        yield from host_prometheus(cluster, operator, ns, tmp_path_factory.mktemp("prometheus"))
+
+
+def host_prometheus(cluster, operator, ns: str, work: Path) -> Iterator[tuple[str, str]]:
+    """Prometheus on the host, which routes into the local cluster's pod network."""
     # The operator runs beside the cluster in this suite: a selector-less Service with an
     # EndpointSlice to the host address the cluster advertises makes it discoverable like a pod.
     host = cluster.env.get("ADVERTISE_IP")
@@ -92,47 +146,8 @@ def scraped(cluster, operator, tmp_path_factory) -> Iterator[tuple[str, str]]:
             }
         ),
     )
-    work = tmp_path_factory.mktemp("prometheus")
     sd = {"kubeconfig_file": str(cluster.kubeconfig), "namespaces": {"names": [ns]}}
-    config = {
-        "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
-        "scrape_configs": [
-            {
-                "job_name": "pim-pods",
-                "kubernetes_sd_configs": [{"role": "pod", **sd}],
-                "relabel_configs": [
-                    {
-                        "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
-                        "action": "keep",
-                        "regex": "true",
-                    },
-                    {
-                        "source_labels": [
-                            "__address__",
-                            "__meta_kubernetes_pod_annotation_prometheus_io_port",
-                        ],
-                        "action": "replace",
-                        "regex": r"([^:]+)(?::\d+)?;(\d+)",
-                        "replacement": "$1:$2",
-                        "target_label": "__address__",
-                    },
-                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-                ],
-            },
-            {
-                "job_name": "pim-operator",
-                "kubernetes_sd_configs": [{"role": "endpointslice", **sd}],
-                "relabel_configs": [
-                    {
-                        "source_labels": ["__meta_kubernetes_service_name"],
-                        "action": "keep",
-                        "regex": "pim-operator-metrics",
-                    },
-                ],
-            },
-        ],
-    }
-    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+    (work / "prometheus.yml").write_text(yaml.safe_dump(scrape_config(sd, sd)))
     port = free_port()
     log = (work / "prometheus.log").open("wb")
     proc = subprocess.Popen(
@@ -154,6 +169,87 @@ def scraped(cluster, operator, tmp_path_factory) -> Iterator[tuple[str, str]]:
         log.close()
         if os.environ.get("PIM_KEEP_LOGS"):
             print(Path(log.name).read_text())
+
+
+def in_cluster_prometheus(cluster, ns: str) -> Iterator[tuple[str, str]]:
+    """Prometheus in the cluster, as users of kind run it (the host cannot reach pod addresses
+    there): in-cluster service discovery, RBAC to read the two namespaces, queried through a
+    port-forward. Its image is upstream's binary, which ``make kind-load`` put on the nodes."""
+    image = subprocess.run(
+        ["bash", "-c", f". {REPO / 'hack/kind/lib.sh'} && echo $PROMETHEUS_IMAGE"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    read = [{"apiGroups": ["", "discovery.k8s.io"], "resources": ["pods", "services", "endpointslices"],
+             "verbs": ["get", "list", "watch"]}]  # fmt: skip
+    items: list[dict] = [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "prometheus"}}]
+    for where in (ns, OPERATOR_NAMESPACE):
+        meta = {"name": f"prometheus-{ns}", "namespace": where}
+        items += [
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": read},
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": meta["name"]},
+                "subjects": [{"kind": "ServiceAccount", "name": "prometheus", "namespace": ns}],
+            },
+        ]
+    config = scrape_config({"namespaces": {"names": [ns]}}, {"namespaces": {"names": [OPERATOR_NAMESPACE]}})
+    items += [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "prometheus"},
+            "data": {"prometheus.yml": yaml.safe_dump(config)},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "prometheus"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "prometheus"}},
+                "template": {
+                    "metadata": {"labels": {"app": "prometheus"}},
+                    "spec": {
+                        "serviceAccountName": "prometheus",
+                        "securityContext": {"runAsUser": 65534, "runAsNonRoot": True, "fsGroup": 65534},
+                        "containers": [
+                            {
+                                "name": "prometheus",
+                                "image": image,
+                                "imagePullPolicy": "IfNotPresent",
+                                "args": [
+                                    "--config.file=/etc/prometheus/prometheus.yml",
+                                    "--storage.tsdb.path=/prometheus",
+                                    "--web.listen-address=:9090",
+                                    "--log.level=warn",
+                                ],
+                                "volumeMounts": [
+                                    {"name": "config", "mountPath": "/etc/prometheus"},
+                                    {"name": "data", "mountPath": "/prometheus"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "config", "configMap": {"name": "prometheus"}},
+                            {"name": "data", "emptyDir": {}},
+                        ],
+                    },
+                },
+            },
+        },
+    ]
+    for item in items:
+        item["metadata"].setdefault("namespace", ns)
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    cluster.kubectl("rollout", "status", "-n", ns, "deploy/prometheus", "--timeout=120s", timeout=130)
+    with PortForward(cluster.kubeconfig, ns, "deploy/prometheus", 9090) as forward:
+        wait_for(lambda: httpx.get(f"{forward.url}/-/ready", timeout=5).status_code == 200, 60, "Prometheus ready")
+        yield forward.url, ns
+    for where in (ns, OPERATOR_NAMESPACE):
+        cluster.kubectl("delete", "role,rolebinding", f"prometheus-{ns}", "-n", where, "--ignore-not-found")
 
 
 def query(base: str, expr: str) -> list[dict]:
