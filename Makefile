@@ -92,7 +92,8 @@ kind-load: venv ## build the engine and operator images, kind load them into the
 kind-deploy: venv ## helm install the operator into pim-system of the kind cluster
 	hack/kind/deploy.sh
 
-kind-e2e: venv kind-load ## the e2e suite against the kind cluster (the operator runs in-cluster)
+kind-e2e: venv ## the e2e suite against the kind cluster (the operator and Prometheus run in it)
+	hack/kind/load.sh --e2e
 	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m e2e -q --junitxml=build/junit-kind.xml
 
 kind-down: ## delete the kind cluster
