@@ -70,7 +70,7 @@ LABEL pim.dev/placeholder=kindnetd
 ENTRYPOINT [\"/bin/sh\", \"-c\", \"echo '$message' >&2; exit 1\"]"
 key=$( (echo "$dockerfile"; docker image inspect -f '{{.Id}}' "$NET_TOOLS_IMAGE") | sha256sum | cut -c1-16)
 if [ "$(image_input_hash "$kindnetd")" != "$key" ]; then
-  echo "$dockerfile" | DOCKER_BUILDKIT=0 docker build -q --label "$INPUT_LABEL=$key" -t "$kindnetd" - >/dev/null \
+  echo "$dockerfile" | DOCKER_BUILDKIT=0 docker build -q --label "$INPUT_LABEL=$key" -t "$kindnetd" - >/dev/null 2>&1 \
     || die "docker build of the $kindnetd placeholder failed"
   log "built the $kindnetd placeholder ($key)"
 fi

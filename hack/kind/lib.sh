@@ -62,7 +62,7 @@ go_build_cached() {
   local work start=$SECONDS
   mkdir -p "$PIM_CACHE_DIR"
   work=$(mktemp -d "$PIM_CACHE_DIR/gobuild.XXXX")
-  log "$name: building $modver (${*##*/})"
+  log "$name: building $modver ($(for pkg in "$@"; do bin_name "$pkg"; done | xargs))"
   (
     cd "$work"
     export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
