@@ -21,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.helm import CHART, Helm, leftovers, set_args
+from support.operator_incluster import image_values
 from support.pim import BOOKS, apply, pim_model, status_of, wait_condition
 from support.reach import forward
 from support.waiting import wait_for
@@ -63,6 +64,7 @@ def installed(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
     ns = cluster.namespace("pim-helm", labels=restricted)
     watched = cluster.namespace("e2e-helm", labels=restricted)
     values = {
+        **image_values(),
         "rbac.scope": "namespaced",
         "watchNamespaces": [watched],
         "nodeSelector": dict([NODE_LABEL]),
@@ -95,7 +97,8 @@ def test_operator_runs_in_cluster_and_is_ready(installed: Installed) -> None:
     ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
     assert ready["Ready"] == "True"
     (container,) = pod["status"]["containerStatuses"]
-    assert container["image"].endswith("pim.dev/pim-operator:dev")
+    values = image_values()
+    assert container["image"].endswith(f"{values['image.repository']}:{values['image.tag']}")
     assert container["restartCount"] == 0
     with forward(installed.cluster, installed.namespace, f"pod/{pod['metadata']['name']}", 8081) as health:
         assert httpx.get(f"{health.url}/healthz", timeout=5).status_code == 200

@@ -25,24 +25,23 @@ RELEASE = "pim-operator"
 NAMESPACE = "pim-system"
 
 
-def _split(image: str) -> tuple[str, str]:
-    repository, _, tag = image.rpartition(":")
-    return repository, tag
+def image_values() -> dict[str, str]:
+    """Chart values for the images this run built (OPERATOR_IMAGE, ENGINE_IMAGE, as hack/images names them)."""
+    values = {}
+    for key, env, default in (
+        ("image", "OPERATOR_IMAGE", "pim.dev/pim-operator:dev"),
+        ("engine.image", "ENGINE_IMAGE", "pim.dev/pim-engine:dev"),
+    ):
+        repository, _, tag = os.environ.get(env, default).rpartition(":")
+        values[f"{key}.repository"], values[f"{key}.tag"] = repository, tag
+    return values
 
 
 class InClusterOperator:
     def __init__(self, cluster: Any, helm_home: Path, values: dict[str, Any]) -> None:
         self.cluster = cluster
         self.helm = Helm(cluster.kubeconfig, helm_home)
-        operator_image = _split(os.environ.get("OPERATOR_IMAGE", "pim.dev/pim-operator:dev"))
-        engine_image = _split(os.environ.get("ENGINE_IMAGE", "pim.dev/pim-engine:dev"))
-        self.values = {
-            "image.repository": operator_image[0],
-            "image.tag": operator_image[1],
-            "engine.image.repository": engine_image[0],
-            "engine.image.tag": engine_image[1],
-            **values,
-        }
+        self.values = {**image_values(), **values}
         self.previous_revision: int | None = None
         self._metrics: PortForward | None = None
 
