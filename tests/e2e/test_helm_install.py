@@ -73,7 +73,12 @@ def installed(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "logFormat": "plain",
     }
     # The chart's crds/ go in first; CRDs someone applied before are left as they are.
-    helm("install", RELEASE, str(CHART), "-n", ns, "--wait=watcher", "--timeout", "180s", *set_args(values))
+    try:
+        helm("install", RELEASE, str(CHART), "-n", ns, "--wait=watcher", "--timeout", "180s", *set_args(values))
+    except AssertionError:
+        # A failed install keeps its cluster-scoped objects, which would fail every later install.
+        helm("uninstall", RELEASE, "-n", ns, "--wait=watcher", check=False)
+        raise
     inst = Installed(cluster, helm, ns, watched)
     yield inst
     if not inst.uninstalled:
