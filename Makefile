@@ -15,7 +15,7 @@ export PIM_CACHE_DIR ?= $(HOME)/.cache/pim-operator
         up down status kind-up kind-load kind-deploy kind-e2e kind-down clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 deps: system-deps venv binaries ## install everything the tests need (apt, pip, go build; cached)
 
