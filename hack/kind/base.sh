@@ -3,6 +3,7 @@
 # containerd, runc and CNI plugins, plus kind's own images/base/files and crictl, as
 # base/Dockerfile describes. Rebuilt only when one of its inputs changed (label $INPUT_LABEL).
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 # What upstream's base installs, less what a local cluster here never uses (NFS, iSCSI,

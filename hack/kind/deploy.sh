@@ -2,6 +2,7 @@
 # `make kind-deploy`: helm install (or upgrade) the operator into pim-system of the kind cluster,
 # with the images kind-load put on the nodes; extra arguments go to helm (--set ...).
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 KIND_KUBECONFIG=${KIND_KUBECONFIG:-$repo_root/.kind-kubeconfig}
 [ -s "$KIND_KUBECONFIG" ] || die "no kind kubeconfig at $KIND_KUBECONFIG: run make kind-up first"

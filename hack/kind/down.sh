@@ -2,6 +2,7 @@
 # `make kind-down`: delete the kind cluster (its node containers, network stays for kind to
 # reuse) and its kubeconfig. Idempotent.
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 KIND_KUBECONFIG=${KIND_KUBECONFIG:-$repo_root/.kind-kubeconfig}
 if docker info >/dev/null 2>&1 && "$kind_here/kind.sh" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; then

@@ -16,6 +16,7 @@
 # Prints the image names, one per line, for node-image.sh. Each image is rebuilt only when the
 # hash of its inputs changed (label $INPUT_LABEL).
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 "$images_here/dockerd.sh" start >&2

@@ -4,6 +4,7 @@
 # bounding set lacks CAP_SYS_RESOURCE, where `docker run --privileged` fails, the docker shim
 # (shim/docker) goes first on kind's PATH; elsewhere kind runs untouched.
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 [ -x "$KIND_BIN/kind" ] || go_build_cached "kind-v$KIND_VERSION" "sigs.k8s.io/kind@v$KIND_VERSION" sigs.k8s.io/kind

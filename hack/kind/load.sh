@@ -5,6 +5,7 @@
 #   load.sh [--e2e]   --e2e: Prometheus's image too (upstream's, hack/cluster/build.sh), which the
 #                     e2e suite runs in the cluster on kind
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 "$images_here/build.sh"
 images=("$ENGINE_IMAGE" "$OPERATOR_IMAGE")

@@ -6,8 +6,9 @@
 # kind loads every image in those archives, and fetches (from a registry) only the images it
 # wants that none of them holds: so the images of images.sh (etcd, CoreDNS, pause, storage, the
 # CNI) go into kube-proxy.tar beside kube-proxy, and nothing is fetched. A no-op when the image
-# was built from the same inputs (recorded in $KIND_WORK/node-image.key).
+# was built from the same inputs (recorded in $KIND_WORK/node-image-<image>.key).
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 "$kind_here/base.sh"
@@ -22,7 +23,7 @@ key=$( (
   sha256sum "$tools/kubeadm" "$tools/kubectl" "$K8S_BIN/kubelet" | cut -c1-64
 ) | sha256sum | cut -c1-16)
 mkdir -p "$KIND_WORK"
-stamp=$KIND_WORK/node-image.key
+stamp=$KIND_WORK/node-image-${KIND_NODE_IMAGE_LOCAL//[\/:]/_}.key
 id=$(docker image inspect -f '{{.Id}}' "$KIND_NODE_IMAGE_LOCAL" 2>/dev/null || true)
 if [ -n "$id" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key $id" ]; then
   log "$KIND_NODE_IMAGE_LOCAL is current ($key)"
@@ -53,8 +54,8 @@ docker save "${others[@]}" | tar -x -C "$work/save"
 jq 'with_entries(.key |= if test("/") | not then "docker.io/library/" + .
   elif split("/")[0] | test("[.:]|^localhost$") then . else "docker.io/" + . end)' \
   "$work/save/repositories" >"$work/repositories" && mv "$work/repositories" "$work/save/repositories"
-(cd "$work/save" && tar -cf "$bin/kube-proxy.tar" repositories manifest.json \
-  $(ls | grep -vx -e repositories -e manifest.json))
+(cd "$work/save" && find . -mindepth 1 -maxdepth 1 ! -name repositories ! -name manifest.json -printf '%P\n' \
+  | tar -cf "$bin/kube-proxy.tar" repositories manifest.json -T -)
 rm -rf "$work/save"
 tarball=$work/kubernetes-server-linux-amd64.tar.gz
 tar -C "$work" -c kubernetes | gzip -1 >"$tarball"

@@ -5,6 +5,7 @@
 #
 #   rootfs.sh IMAGE PACKAGE,PACKAGE,...
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 [ $# = 2 ] || { echo "usage: $0 IMAGE PACKAGES" >&2; exit 2; }

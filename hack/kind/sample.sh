@@ -3,6 +3,7 @@
 # NodePort Service on 30080, which kind-config.yaml publishes on 127.0.0.1), Ready and answering
 # on 127.0.0.1; then how to reach it and watch it.
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 KIND_KUBECONFIG=${KIND_KUBECONFIG:-$repo_root/.kind-kubeconfig}
 NS=${PIM_NAMESPACE:-pim-demo}

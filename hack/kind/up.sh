@@ -8,6 +8,7 @@
 # (networking.disableDefaultCNI) and gets kube-router (cni/kube-router.yaml) instead.
 # Reuses a running cluster of the same name. Writes the kubeconfig to $KIND_KUBECONFIG.
 set -euo pipefail
+# shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 KIND_KUBECONFIG=${KIND_KUBECONFIG:-$repo_root/.kind-kubeconfig}
 kind=("$kind_here/kind.sh")
