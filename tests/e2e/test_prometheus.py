@@ -33,14 +33,15 @@ entities:
 """
 
 
+def hack_value(script: str, expression: str) -> str:
+    """What ``expression`` expands to once hack/``script`` is sourced: one source of truth for names."""
+    command = f". {REPO / 'hack' / script} && echo {expression}"
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def prometheus_binary() -> str:
     """Upstream's Prometheus, built by hack/cluster/build.sh: Debian's lacks kubernetes_sd_configs."""
-    out = subprocess.run(
-        ["bash", "-c", f". {REPO / 'hack/cluster/versions.sh'} && echo $PROMETHEUS_BIN/prometheus"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    out = hack_value("cluster/versions.sh", "$PROMETHEUS_BIN/prometheus")
     if not os.access(out, os.X_OK):
         pytest.fail(f"{out} is missing: run `hack/cluster/build.sh prometheus` (make binaries)")
     return out
@@ -175,12 +176,7 @@ def in_cluster_prometheus(cluster, ns: str) -> Iterator[tuple[str, str]]:
     """Prometheus in the cluster, as users of kind run it (the host cannot reach pod addresses
     there): in-cluster service discovery, RBAC to read the two namespaces, queried through a
     port-forward. Its image is upstream's binary, which ``make kind-load`` put on the nodes."""
-    image = subprocess.run(
-        ["bash", "-c", f". {REPO / 'hack/kind/lib.sh'} && echo $PROMETHEUS_IMAGE"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    image = hack_value("kind/lib.sh", "$PROMETHEUS_IMAGE")
     read = [{"apiGroups": ["", "discovery.k8s.io"], "resources": ["pods", "services", "endpointslices"],
              "verbs": ["get", "list", "watch"]}]  # fmt: skip
     items: list[dict] = [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "prometheus"}}]
