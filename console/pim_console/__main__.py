@@ -1,0 +1,3 @@
+from pim_console.cli import main
+
+raise SystemExit(main())
