@@ -51,8 +51,13 @@ class Credentials:
                 if force or time.monotonic() - self._refreshed > REFRESH_EVERY:
                     await asyncio.to_thread(hook, self.config)
                     self._refreshed = time.monotonic()
-        value = self.config.get_api_key_with_prefix("authorization")
-        return str(value) if value else None
+        # Read the key directly: the package's own getter runs the refresh hook inline, on every call.
+        keys, prefixes = self.config.api_key or {}, self.config.api_key_prefix or {}
+        for ident in ("BearerToken", "authorization"):
+            if keys.get(ident):
+                prefix = prefixes.get(ident)
+                return f"{prefix} {keys[ident]}" if prefix else str(keys[ident])
+        return None
 
 
 def load(kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None) -> Credentials:
