@@ -51,7 +51,7 @@ images() {
   "$images_here/pause.sh"
   "$images_here/local-path.sh"
   local wanted=("$PAUSE_IMAGE" "$BASE_IMAGE" "$LOCAL_PATH_IMAGE") image
-  for image in "$ENGINE_IMAGE" "$OPERATOR_IMAGE"; do
+  for image in "$ENGINE_IMAGE" "$OPERATOR_IMAGE" "$CONSOLE_IMAGE"; do
     if docker image inspect "$image" >/dev/null 2>&1; then wanted+=("$image"); fi
   done
   "$images_here/load.sh" "$NODE_DIR/containerd.sock" "${wanted[@]}"

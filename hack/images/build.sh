@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the engine and operator images from local wheels, on the local Debian base.
 #
-#   build.sh [engine|operator|all]
+#   build.sh [engine|operator|console|all]
 #
 # Wheels are made on the host (images have neither network nor the host's CA bundle) for the
 # base image's own Python and glibc, so a host with another Python still builds a working image.
@@ -45,7 +45,7 @@ if [ ! -f "$deps_dir/.complete" ]; then
   rm -rf "$deps_dir"; mkdir -p "$deps_dir"
   "$python" -m pip download --quiet --only-binary=:all: --implementation cp \
     --python-version "$py_version" --abi "$py_tag" "${platforms[@]}" \
-    --constraint "$work/constraints.txt" -d "$deps_dir" "$own_wheel[operator]" >"$work/pip.log" 2>&1 \
+    --constraint "$work/constraints.txt" -d "$deps_dir" "$own_wheel[operator,console]" >"$work/pip.log" 2>&1 \
     || { cat "$work/pip.log" >&2; die "downloading wheels failed"; }
   rm -f "$deps_dir"/pim_operator-*.whl
   touch "$deps_dir/.complete"
@@ -90,9 +90,11 @@ build_image() {
 case ${1:-all} in
   engine) build_image "$ENGINE_IMAGE" "$repo_root/instance_image/Dockerfile" ;;
   operator) build_image "$OPERATOR_IMAGE" "$repo_root/operator/Dockerfile" ;;
+  console) build_image "$CONSOLE_IMAGE" "$repo_root/console/Dockerfile" ;;
   all)
     build_image "$ENGINE_IMAGE" "$repo_root/instance_image/Dockerfile"
     build_image "$OPERATOR_IMAGE" "$repo_root/operator/Dockerfile"
+    build_image "$CONSOLE_IMAGE" "$repo_root/console/Dockerfile"
     ;;
-  *) echo "usage: $0 [engine|operator|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [engine|operator|console|all]" >&2; exit 2 ;;
 esac

@@ -14,6 +14,7 @@ BASE_IMAGE=${BASE_IMAGE:-localbase/debian-py:$DEBIAN_SUITE}
 PAUSE_IMAGE=${PAUSE_IMAGE:-localbase/pause:k8s-$K8S_VERSION}
 ENGINE_IMAGE=${ENGINE_IMAGE:-pim.dev/pim-engine:dev}
 OPERATOR_IMAGE=${OPERATOR_IMAGE:-pim.dev/pim-operator:dev}
+CONSOLE_IMAGE=${CONSOLE_IMAGE:-pim.dev/pim-console:dev}
 IMAGES_CACHE=$PIM_CACHE_DIR/images
 # Label carrying the hash of everything an image was built from; unchanged hash, no rebuild.
 INPUT_LABEL=pim.dev/input-hash

@@ -86,9 +86,10 @@ def release(request: pytest.FixtureRequest, crds: Cluster, helm: Helm, fake_node
     if watched:
         values["watchNamespaces"] = watched
     helm("install", rel.name, str(CHART), "-n", ns, "--wait=watcher", "--timeout", INSTALL_TIMEOUT, *set_args(values))
-    rel.service_account = crds.get("deployment", "-n", ns, "-l", f"app.kubernetes.io/instance={rel.name}")["items"][0][
-        "spec"
-    ]["template"]["spec"]["serviceAccountName"]
+    operator = f"app.kubernetes.io/instance={rel.name},app.kubernetes.io/name=pim-operator"
+    rel.service_account = crds.get("deployment", "-n", ns, "-l", operator)["items"][0]["spec"]["template"]["spec"][
+        "serviceAccountName"
+    ]
     yield rel
     if not rel.uninstalled:
         helm("uninstall", rel.name, "-n", ns, "--wait=watcher", check=False)
@@ -118,9 +119,8 @@ def can_i(cluster: Cluster, release: Release, verb: str, resource: str, ns: str 
 
 
 def test_install_makes_an_available_deployment(crds: Cluster, release: Release, fake_node: str) -> None:
-    (deployment,) = crds.get("deployment", "-n", release.namespace, "-l", f"app.kubernetes.io/instance={release.name}")[
-        "items"
-    ]
+    selector = f"app.kubernetes.io/instance={release.name},app.kubernetes.io/name=pim-operator"
+    (deployment,) = crds.get("deployment", "-n", release.namespace, "-l", selector)["items"]
     assert deployment["status"].get("availableReplicas") == release.replicas
     strategy = deployment["spec"]["strategy"]["type"]
     assert strategy == ("Recreate" if release.replicas == 1 else "RollingUpdate")

@@ -38,10 +38,14 @@ def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def render(*sets: str) -> list[dict[str, Any]]:
+def render(*sets: str, console: bool = False) -> list[dict[str, Any]]:
+    """The rendered objects; the console's (tests/unit/test_console_chart.py) only when asked."""
     args = [a for s in sets for a in ("--set", s)]
     out = helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, *args).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+    docs = [doc for doc in yaml.safe_load_all(out) if doc]
+    if console:
+        return docs
+    return [d for d in docs if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "console"]
 
 
 SCENARIOS = {
