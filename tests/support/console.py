@@ -1,0 +1,218 @@
+"""pim-console in tests: as a process beside the cluster, or reached through `kubectl port-forward`,
+plus the curl runner for v2's documented commands and a headless Debian Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from support.operator_proc import free_port
+from support.waiting import wait_for
+
+CHROMIUM = os.environ.get("PIM_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("PIM_CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+)
+
+
+class ConsoleProcess:
+    """``python -m pim_console`` against a cluster through its kubeconfig, on free loopback ports."""
+
+    def __init__(self, kubeconfig: Path, namespace: str, log_dir: Path, *args: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+        self.log_path = log_dir / f"console-{namespace}.log"
+        self.port = free_port()
+        self.args = args
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> ConsoleProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIM_CONSOLE_")}
+        env.pop("KUBERNETES_SERVICE_HOST", None)
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pim_console",
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--namespace",
+                self.namespace,
+                "--port",
+                str(self.port),
+                "--health-port",
+                "0",
+                *self.args,
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def up() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"pim-console exited {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=2).json().get("synced") is True
+            except httpx.HTTPError:
+                return False
+
+        try:
+            wait_for(up, timeout, "pim-console to answer /healthz, synced")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if hasattr(self, "_log"):
+            self._log.close()
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+@dataclass
+class PortForward:
+    """``kubectl port-forward TARGET local:remote...``: v2's ports, each on a free local port."""
+
+    kubectl: list[str]
+    target: str
+    namespace: str
+    remote_ports: tuple[int, ...]
+    log_path: Path
+    local: dict[int, int] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> PortForward:
+        self.local = {p: free_port() for p in self.remote_ports}
+        self._log = self.log_path.open("ab")
+        pairs = [f"{local}:{remote}" for remote, local in self.local.items()]
+        self.proc = subprocess.Popen(
+            [*self.kubectl, "port-forward", "-n", self.namespace, "--address", "127.0.0.1", self.target, *pairs],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        first = self.remote_ports[0]
+        wait_for(lambda: self.alive() and self._answers(first), timeout, f"port-forward to {self.target}")
+        return self
+
+    def _answers(self, remote: int) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.local[remote]}/healthz", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def alive(self) -> bool:
+        if self.proc is None or self.proc.poll() is not None:
+            raise AssertionError(f"kubectl port-forward exited:\n{self.log_path.read_text(errors='replace')[-3000:]}")
+        return True
+
+    def ensure(self) -> None:
+        """Start again if kubectl gave up (it may, when a forwarded connection fails)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        if hasattr(self, "_log"):
+            self._log.close()
+
+
+CURL_SHIM = "curl() { command curl -sS --max-time 300 -w '\\n%{http_code}\\n' \"$@\"; }\n"
+_STATUS = re.compile(r"^(\d{3})$")
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def run_documented(commands: str, ports: dict[int, int], timeout: float = 900) -> list[Answer]:
+    """Run v2's documented shell commands as written, with ``localhost:PORT`` pointed at ``ports``.
+
+    Each curl's answer is split off by the status line a shim appends (``-w '%{http_code}'``), so a
+    loop of three curls gives three answers.
+    """
+    if shutil.which("curl") is None:
+        raise AssertionError("curl is not installed (hack/ci/system-deps.sh installs it)")
+    script = re.sub(r"localhost:(\d+)", lambda m: f"localhost:{ports[int(m.group(1))]}", commands)
+    proc = subprocess.run(
+        ["bash", "-c", CURL_SHIM + script], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"the commands failed ({proc.returncode}):\n{script}\n{proc.stderr}\n{proc.stdout}")
+    answers, body = [], []
+    for line in proc.stdout.splitlines():
+        m = _STATUS.match(line)
+        if m:
+            answers.append(Answer(int(m.group(1)), "\n".join(body).strip()))
+            body = []
+        else:
+            body.append(line)
+    return answers
+
+
+def chromium(width: int = 1280, height: int = 900) -> Any:
+    """Debian's Chromium through Debian's chromedriver (never a downloaded browser), fresh profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            raise AssertionError(f"{path} is missing: apt-get install chromium chromium-driver (system-deps.sh)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="pim-chromium-")
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.profile_dir = profile  # type: ignore[attr-defined]
+    return driver
+
+
+def quit_chromium(driver: Any) -> None:
+    profile = getattr(driver, "profile_dir", None)
+    driver.quit()
+    if profile:
+        shutil.rmtree(profile, ignore_errors=True)
