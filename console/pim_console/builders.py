@@ -128,16 +128,6 @@ def config_to_spec(config: Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(base))
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def pim_instance(
     namespace: str,
     instance_id: str,
@@ -149,10 +139,11 @@ def pim_instance(
 ) -> dict[str, Any]:
     """The PimInstance for ``POST /instances``: ``defaults`` (the console's settings) under ``config``.
 
-    Defaults are not second-guessed: ``config: {"replicas": 3}`` over a persistent default storage is
-    refused by the CRD's rule with its own message, and the client chooses ``storage`` explicitly.
+    A field that ``config`` names replaces the default whole (``storage: {type: Ephemeral}`` is not
+    merged with a default persistent size), and defaults are not second-guessed: ``replicas: 3`` over
+    a persistent default is refused by the CRD's rule, in its words, until ``storage`` says otherwise.
     """
-    spec = _merge(defaults, config_to_spec(config or {}))
+    spec = {**copy.deepcopy(dict(defaults)), **config_to_spec(config or {})}
     spec["modelRef"] = {"name": model["metadata"]["name"]}
     spec["port"] = port
     annotations = {

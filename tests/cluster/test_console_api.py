@@ -86,11 +86,12 @@ def test_library_and_loading_models(crds: Any, ns: str, api: httpx.Client) -> No
         lambda: api.get("/models/user_management").json()["kubernetes"]["valid"] is True, 60, "Valid from the operator"
     )
     listed = api.get("/models").json()
-    assert listed["total"] == 1 and listed["models"][0]["name"] == "user_management"
+    assert listed["total"] == 1
+    assert listed["models"][0]["name"] == "user_management"
 
 
 def test_an_invalid_model_is_refused_with_the_loaders_words(crds: Any, ns: str, api: httpx.Client) -> None:
-    bad = "domain: broken\nentities:\n  - name: Thing\n    attributes:\n      owner: {type: reference, reference: Nobody}\n"
+    bad = "domain: broken\nentities:\n  - name: Thing\n    attributes:\n      o: {type: reference, reference: Nobody}"
     r = api.post("/models/load", json={"model_name": "broken", "source": bad, "format": "yaml"})
     assert r.status_code == 400
     assert r.json()["detail"].startswith("Failed to load model: ")
@@ -122,14 +123,17 @@ def test_create_instances_with_v2_ids_and_ports(crds: Any, ns: str, api: httpx.C
     assert (dup.status_code, dup.json()["detail"]) == (409, "Instance 'user_prod' already exists")
 
     auto = api.post("/instances?wait=false", json={"model_name": "user_management", "instance_id": "user_lb_1"})
-    assert auto.status_code == 202 and auto.json()["port"] == 8002
+    assert auto.status_code == 202
+    assert auto.json()["port"] == 8002
     generated = api.post("/instances?wait=false", json={"model_name": "user_management"}).json()
-    assert generated["id"].startswith("user_management_") and generated["port"] == 8003
+    assert generated["id"].startswith("user_management_")
+    assert generated["port"] == 8003
 
     nomodel = api.post("/instances?wait=false", json={"model_name": "nope"})
     assert (nomodel.status_code, nomodel.json()["detail"]) == (400, "Model 'nope' not loaded")
     unknown = api.post("/instances?wait=false", json={"model_name": "user_management", "config": {"debug": True}})
-    assert unknown.status_code == 422 and "'debug'" in unknown.json()["detail"]
+    assert unknown.status_code == 422
+    assert "'debug'" in unknown.json()["detail"]
     # The CRD's own rule, in its own words: persistent storage cannot run three replicas.
     cel = api.post("/instances?wait=false", json={"model_name": "user_management", "config": {"replicas": 3}})
     assert cel.status_code == 422
@@ -137,22 +141,27 @@ def test_create_instances_with_v2_ids_and_ports(crds: Any, ns: str, api: httpx.C
     badport = api.post("/instances?wait=false", json={"model_name": "user_management", "port": 80})
     assert badport.status_code == 422
 
-    wait_for(lambda: api.get("/instances/user_prod").json()["status"] == "running", 90, "user_prod running (kwok)")
+    # No storage class on this cluster: the claim stays Pending and so does the pod (the e2e test runs it).
+    wait_for(lambda: api.get("/instances/user_prod").json()["kubernetes"]["reason"], 60, "a Ready condition")
+    assert api.get("/instances/user_prod").json()["status"] in ("starting", "unhealthy")  # Unschedulable
     listed = api.get("/instances", params={"model": "user_management"}).json()
     assert {i["id"] for i in listed["instances"]} == {"user_prod", "user_lb_1", generated["id"]}
     assert api.get("/instances", params={"model": "order_management"}).json() == {"instances": [], "total": 0}
     assert api.get("/instances/user-prod").status_code == 404  # the Kubernetes name is not the v2 id
-    health = api.get("/instances/user_prod/health").json()
-    assert (health["instance_id"], health["port"]) == ("user_prod", 8001)
-    assert [r["pod"].startswith("user-prod-") for r in health["replicas"]] == [True]
+    health = wait_for(lambda: api.get("/instances/user_prod/health").json(), 30, "health").copy()
+    assert (health["instance_id"], health["port"], health["healthy"]) == ("user_prod", 8001, False)
+    pods = wait_for(lambda: api.get("/instances/user_prod/health").json()["replicas"], 60, "the instance's pod")
+    assert [(r["pod"].startswith("user-prod-"), r["healthy"]) for r in pods] == [(True, False)]
 
 
 def test_suspend_scale_and_stop(crds: Any, ns: str, api: httpx.Client) -> None:
     r = api.patch("/instances/user_lb_1", json={"suspend": True})
-    assert r.status_code == 200 and r.json()["status"] == "stopped"
+    assert r.status_code == 200
+    assert r.json()["status"] == "stopped"
     assert pi(crds, ns, "user-lb-1")["spec"]["suspend"] is True
     too_many = api.patch("/instances/user_lb_1", json={"replicas": 2})
-    assert too_many.status_code == 422 and "spec.replicas must be 0 or 1" in too_many.json()["detail"]
+    assert too_many.status_code == 422
+    assert "spec.replicas must be 0 or 1" in too_many.json()["detail"]
     assert api.patch("/instances/user_lb_1", json={}).status_code == 422
 
     ephemeral = api.post(
@@ -161,7 +170,8 @@ def test_suspend_scale_and_stop(crds: Any, ns: str, api: httpx.Client) -> None:
     )
     assert ephemeral.status_code == 202, ephemeral.text
     refused = api.delete("/instances/scratch")
-    assert refused.status_code == 409 and "emptyDir" in refused.json()["detail"]
+    assert refused.status_code == 409
+    assert "emptyDir" in refused.json()["detail"]
     assert api.delete("/instances/scratch", params={"hard": "true"}).json()["message"] == (
         "Instance 'scratch' hard stopped successfully"
     )
@@ -177,7 +187,8 @@ def test_suspend_scale_and_stop(crds: Any, ns: str, api: httpx.Client) -> None:
 
 def test_cross_site_writes_are_refused(crds: Any, ns: str, api: httpx.Client) -> None:
     r = api.post("/models/load", json={"model_name": "order_management"}, headers={"Origin": "http://evil.example"})
-    assert r.status_code == 403 and "cross-site" in r.json()["detail"]
+    assert r.status_code == 403
+    assert "cross-site" in r.json()["detail"]
     assert crds.kubectl("get", "pimmodel", "order-management", "-n", ns, check=False).returncode != 0
 
 
@@ -239,8 +250,11 @@ def test_kubernetes_auth_uses_the_callers_rights(crds: Any, ns: str, tmp_path_fa
             return httpx.request(method, guarded.url + path, headers=headers, timeout=30, **kw)
 
         anonymous = call("GET", "/models", None)
-        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
-        assert call("GET", "/models", None, headers={"Authorization": "Bearer forged"}).status_code == 401
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        forged = httpx.get(guarded.url + "/models", headers={"Authorization": "Bearer forged"}, timeout=30)
+        assert forged.status_code == 401
+        assert "not accepted" in forged.json()["detail"]
         denied = call("GET", "/models", "nobody")
         assert denied.status_code == 403
         assert f"system:serviceaccount:{ns}:nobody" in denied.json()["detail"]

@@ -148,7 +148,7 @@ def test_config_sets_spec_fields_and_refuses_others() -> None:
         "user_prod",
         model=model,
         port=8001,
-        config={"log_level": "debug", "env": {"FEATURE": 1}, "storage": {"size": "2Gi"}},
+        config={"log_level": "debug", "env": {"FEATURE": 1}, "storage": {"type": "Persistent", "size": "2Gi"}},
         defaults=defaults,
     )
     assert pi["metadata"]["name"] == "user-prod"
