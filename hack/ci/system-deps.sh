@@ -5,6 +5,7 @@ PKGS=(
   jq curl openssl iproute2 iptables conntrack gcc libc6-dev  # cluster scripts, pause image
   docker.io containerd runc containernetworking-plugins debootstrap  # the real node and images
   prometheus  # e2e scraping and promtool
+  chromium chromium-driver fonts-dejavu-core  # the console's browser tests (Debian's browser, its driver)
 )
 missing=()
 for p in "${PKGS[@]}"; do
