@@ -460,3 +460,77 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     )
     # The expected refusals (422 from the engine and from the CRD) are the only errors logged.
     assert console_errors(browser, allowed=("status of 422",)) == []
+
+
+def test_charts_come_from_prometheus_when_configured(
+    installed: Installed, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A real Prometheus scrapes the instances; a console pointed at it charts its series."""
+    import subprocess
+
+    import yaml
+    from test_prometheus import prometheus_binary  # the upstream build the Prometheus e2e test uses
+
+    from support.console import ConsoleProcess
+    from support.operator_proc import free_port
+
+    work = tmp_path_factory.mktemp("console-prometheus")
+    sd = {"kubeconfig_file": str(installed.cluster.kubeconfig), "namespaces": {"names": [installed.watched]}}
+    config = {
+        "global": {"scrape_interval": "2s"},
+        "scrape_configs": [
+            {
+                "job_name": "pim-pods",
+                "kubernetes_sd_configs": [{"role": "pod", **sd}],
+                "relabel_configs": [
+                    {
+                        "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+                        "action": "keep",
+                        "regex": "true",
+                    },
+                    {
+                        "source_labels": ["__address__", "__meta_kubernetes_pod_annotation_prometheus_io_port"],
+                        "regex": r"([^:]+)(?::\d+)?;(\d+)",
+                        "replacement": "$1:$2",
+                        "target_label": "__address__",
+                    },
+                    {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+                ],
+            }
+        ],
+    }
+    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    log = (work / "prometheus.log").open("wb")
+    prom = subprocess.Popen(
+        [
+            prometheus_binary(),
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    console = ConsoleProcess(
+        installed.cluster.kubeconfig, installed.watched, work, "--prometheus-url", f"http://127.0.0.1:{port}"
+    )
+    try:
+        console.start()
+
+        def charted() -> list[dict[str, Any]] | None:
+            for _ in range(20):
+                httpx.get(f"{installed.url(8001)}/api/v1/products", timeout=30)
+            m = httpx.get(f"{console.url}/ui/api/instances/orders_prod/metrics?minutes=5", timeout=30).json()
+            assert m["source"] == "prometheus", m
+            points = [p for p in m["points"] if (p.get("requestRate") or 0) > 0 and p.get("latencyP50Ms") is not None]
+            return points or None
+
+        points = wait_for(charted, 120, "request rate and latency of orders_prod from Prometheus")
+        assert all(p["latencyP50Ms"] <= p["latencyP99Ms"] for p in points if p.get("latencyP99Ms") is not None)
+    finally:
+        console.stop()
+        prom.terminate()
+        prom.wait(timeout=30)
+        log.close()
