@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pim_console import __version__
 from pim_console.app import create_app, health_app, instance_port_app
@@ -21,12 +22,16 @@ from pim_console.settings import DEFAULT_PROM_SELECTOR, Settings, SettingsError
 log = logging.getLogger("pim_console")
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name, default)
+ENV_PREFIX = "PIM_CONSOLE_"
 
 
-def _bool(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+def _flag(p: argparse.ArgumentParser, name: str, text: str, default: Any = None, kind: Any = str, **kw: Any) -> None:
+    """A flag whose default comes from ``PIM_CONSOLE_<NAME>``; the help names the variable."""
+    env = ENV_PREFIX + name.lstrip("-").upper().replace("-", "_")
+    raw = os.environ.get(env)
+    value = kind(raw) if raw not in (None, "") else default
+    shown = f"; {default}" if default not in (None, "") else ""
+    p.add_argument(name, type=kind, default=value, help=f"{text} [{env}{shown}]", **kw)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,83 +40,38 @@ def parser() -> argparse.ArgumentParser:
         description="The PIM engine v2 master controller API and a web UI, on PimModels and PimInstances.",
     )
     p.add_argument("--version", action="version", version=__version__)
-    p.add_argument(
-        "--namespace",
-        default=_env("PIM_CONSOLE_NAMESPACE"),
-        help="namespace of the models and instances "
-        "[PIM_CONSOLE_NAMESPACE; default: the pod's, else the kubeconfig context's]",
-    )
-    p.add_argument(
-        "--kubeconfig",
-        default=_env("PIM_CONSOLE_KUBECONFIG"),
-        help="[PIM_CONSOLE_KUBECONFIG; default: in-cluster, else $KUBECONFIG or ~/.kube/config]",
-    )
-    p.add_argument("--context", default=_env("PIM_CONSOLE_CONTEXT"), help="kubeconfig context [PIM_CONSOLE_CONTEXT]")
-    p.add_argument("--host", default=_env("PIM_CONSOLE_HOST", "127.0.0.1"), help="[PIM_CONSOLE_HOST; 127.0.0.1]")
-    p.add_argument(
-        "--port",
-        type=int,
-        default=int(_env("PIM_CONSOLE_PORT", "8000") or 8000),
-        help="the API and UI [PIM_CONSOLE_PORT; 8000]",
-    )
-    p.add_argument(
-        "--health-port",
-        type=int,
-        default=int(_env("PIM_CONSOLE_HEALTH_PORT", "8081") or 0),
-        help="/healthz and /readyz on every interface; 0 disables [PIM_CONSOLE_HEALTH_PORT; 8081]",
-    )
-    p.add_argument(
+    _flag(p, "--namespace", "namespace of the models and instances (default: the pod's, else the context's)")
+    _flag(p, "--kubeconfig", "kubeconfig (default: in-cluster, else $KUBECONFIG or ~/.kube/config)")
+    _flag(p, "--context", "kubeconfig context")
+    _flag(p, "--host", "address of the API and UI", "127.0.0.1")
+    _flag(p, "--port", "port of the API and UI", 8000, int)
+    _flag(p, "--health-port", "/healthz and /readyz on every interface; 0 disables", 8081, int)
+    _flag(
+        p,
         "--auth",
+        "none: loopback only (kubectl port-forward); kubernetes: bearer tokens, TokenReview + SubjectAccessReview",
+        "none",
         choices=("none", "kubernetes"),
-        default=_env("PIM_CONSOLE_AUTH", "none"),
-        help="none: loopback only (kubectl port-forward); kubernetes: bearer tokens checked with "
-        "TokenReview + SubjectAccessReview [PIM_CONSOLE_AUTH; none]",
     )
+    instance_ports = os.environ.get(ENV_PREFIX + "INSTANCE_PORTS", "").strip().lower() in ("1", "true", "yes", "on")
     p.add_argument(
         "--instance-ports",
         action=argparse.BooleanOptionalAction,
-        default=_bool(_env("PIM_CONSOLE_INSTANCE_PORTS")),
+        default=instance_ports,
         help="also listen on each instance's port, relaying to it [PIM_CONSOLE_INSTANCE_PORTS]",
     )
-    p.add_argument(
-        "--port-range",
-        default=_env("PIM_CONSOLE_PORT_RANGE", "8001-8999"),
-        help="ports given to instances that ask for none [PIM_CONSOLE_PORT_RANGE; 8001-8999]",
-    )
-    p.add_argument(
-        "--library",
-        default=_env("PIM_CONSOLE_LIBRARY"),
-        help="ConfigMap of model files for POST /models/load [PIM_CONSOLE_LIBRARY]",
-    )
-    p.add_argument(
-        "--instance-defaults",
-        default=_env("PIM_CONSOLE_INSTANCE_DEFAULTS"),
-        help="JSON PimInstance spec fields for new instances [PIM_CONSOLE_INSTANCE_DEFAULTS; "
-        "persistent storage, retained]",
-    )
-    p.add_argument(
-        "--create-timeout",
-        type=float,
-        default=float(_env("PIM_CONSOLE_CREATE_TIMEOUT", "120") or 120),
-        help="seconds POST /instances waits for the instance to serve [PIM_CONSOLE_CREATE_TIMEOUT; 120]",
-    )
-    p.add_argument(
-        "--prometheus-url",
-        default=_env("PIM_CONSOLE_PROMETHEUS_URL") or None,
-        help="charts from this Prometheus, else from the status history [PIM_CONSOLE_PROMETHEUS_URL]",
-    )
-    p.add_argument(
+    _flag(p, "--port-range", "ports given to instances that ask for none", "8001-8999")
+    _flag(p, "--library", "ConfigMap of model files for POST /models/load")
+    _flag(p, "--instance-defaults", "JSON PimInstance spec fields for new instances (default: persistent, retained)")
+    _flag(p, "--create-timeout", "seconds POST /instances waits for the instance to serve", 120.0, float)
+    _flag(p, "--prometheus-url", "charts from this Prometheus, else from the status history")
+    _flag(
+        p,
         "--prometheus-selector",
-        default=_env("PIM_CONSOLE_PROMETHEUS_SELECTOR", DEFAULT_PROM_SELECTOR),
-        help="label matchers of an instance's series, with {namespace} and {instance} "
-        "[PIM_CONSOLE_PROMETHEUS_SELECTOR]",
+        "label matchers of an instance's series, with {namespace} and {instance}",
+        DEFAULT_PROM_SELECTOR,
     )
-    p.add_argument(
-        "--log-level",
-        default=_env("PIM_CONSOLE_LOG_LEVEL", "info"),
-        choices=("debug", "info", "warning", "error"),
-        help="[PIM_CONSOLE_LOG_LEVEL; info]",
-    )
+    _flag(p, "--log-level", "log level", "info", choices=("debug", "info", "warning", "error"))
     return p
 
 

@@ -475,31 +475,18 @@ def test_charts_come_from_prometheus_when_configured(
     from support.operator_proc import free_port
 
     work = tmp_path_factory.mktemp("console-prometheus")
-    sd = {"kubeconfig_file": str(installed.cluster.kubeconfig), "namespaces": {"names": [installed.watched]}}
-    config = {
-        "global": {"scrape_interval": "2s"},
-        "scrape_configs": [
-            {
-                "job_name": "pim-pods",
-                "kubernetes_sd_configs": [{"role": "pod", **sd}],
-                "relabel_configs": [
-                    {
-                        "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
-                        "action": "keep",
-                        "regex": "true",
-                    },
-                    {
-                        "source_labels": ["__address__", "__meta_kubernetes_pod_annotation_prometheus_io_port"],
-                        "regex": r"([^:]+)(?::\d+)?;(\d+)",
-                        "replacement": "$1:$2",
-                        "target_label": "__address__",
-                    },
-                    {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-                ],
-            }
-        ],
-    }
+    # The instance's pods as static targets, labelled the way the usual pod discovery labels them.
+    pods = installed.cluster.get("pods", "-n", installed.watched, "-l", "app.kubernetes.io/instance=orders-prod")
+    targets = [
+        {
+            "targets": [f"{p['status']['podIP']}:8001"],
+            "labels": {"namespace": installed.watched, "pod": p["metadata"]["name"]},
+        }
+        for p in pods["items"]
+        if p["status"].get("podIP")
+    ]
+    assert targets, "orders_prod has no running pod"
+    config = {"global": {"scrape_interval": "2s"}, "scrape_configs": [{"job_name": "pim", "static_configs": targets}]}
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     log = (work / "prometheus.log").open("wb")

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from pim_console import actions, modelview, names, prometheus
-from pim_console.api.common import allow, console_of
+from pim_console import actions, modelview, prometheus
+from pim_console.api.common import allow, console_of, instance_for, model_for
 from pim_console.auth import COOKIE, AuthError
 from pim_console.proxy import Unavailable, service_base
 from pim_engine.loader import model_from_dict
@@ -97,10 +97,7 @@ async def models(request: Request) -> dict[str, Any]:
 @router.get("/api/models/{model_name}")
 async def model(request: Request, model_name: str) -> dict[str, Any]:
     console = console_of(request)
-    obj = console.find_model(model_name)
-    await allow(request, "get", "pimmodels", obj["metadata"]["name"] if obj else names.model_name(model_name))
-    if obj is None:
-        raise actions.Problem(404, f"Model '{model_name}' not found")
+    obj = await model_for(request, model_name, "get")
     parsed = console.store.parsed(obj)
     info = actions.model_info(console, obj)
     info["view"] = modelview.model_view(parsed.model) if parsed and parsed.model else None
@@ -123,9 +120,8 @@ async def instances(request: Request) -> dict[str, Any]:
 
 @router.get("/api/instances/{instance_id}")
 async def instance(request: Request, instance_id: str) -> dict[str, Any]:
-    await allow(request, "get", "piminstances", names.instance_name(instance_id))
     console = console_of(request)
-    obj = actions.get_instance(console, instance_id)
+    obj = await instance_for(request, instance_id, "get")
     info = actions.instance_info(console, obj)
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     info["spec"] = {k: spec.get(k) for k in ("replicas", "suspend", "storage", "autoscaling", "serviceType", "image")}
@@ -142,9 +138,8 @@ async def instance(request: Request, instance_id: str) -> dict[str, Any]:
 
 @router.get("/api/instances/{instance_id}/metrics")
 async def metrics(request: Request, instance_id: str, minutes: int = 30) -> dict[str, Any]:
-    await allow(request, "get", "piminstances", names.instance_name(instance_id))
     console = console_of(request)
-    obj = actions.get_instance(console, instance_id)
+    obj = await instance_for(request, instance_id, "get")
     name = obj["metadata"]["name"]
     end = time.time()
     start = end - max(1, min(minutes, 24 * 60)) * 60
@@ -170,9 +165,8 @@ async def metrics(request: Request, instance_id: str, minutes: int = 30) -> dict
 @router.get("/api/instances/{instance_id}/schema")
 async def schema(request: Request, instance_id: str) -> dict[str, Any]:
     """The entities' forms, from the model the instance itself serves (its ``/model``) when it answers."""
-    await allow(request, "get", "piminstances", names.instance_name(instance_id))
     console = console_of(request)
-    obj = actions.get_instance(console, instance_id)
+    obj = await instance_for(request, instance_id, "get")
     try:
         base = service_base(console.store.service_of(obj["metadata"]["name"]), int(obj["spec"].get("port") or 8000))
         code, body = await console.proxy.get_json(base + "/model", console.settings.probe_timeout)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pim_console import actions, names, shapes
-from pim_console.api.common import allow, console_of, instance_verb
+from pim_console.api.common import allow, console_of, instance_for, instance_verb, model_for
 from pim_console.proxy import Unavailable, service_base
 
 router = APIRouter()
@@ -67,20 +67,14 @@ async def load_model(request: Request, body: LoadModel) -> dict[str, Any]:
 
 @router.get("/models/{model_name}", tags=["models"])
 async def get_model(request: Request, model_name: str) -> dict[str, Any]:
-    console = console_of(request)
-    model = console.find_model(model_name)
-    await allow(request, "get", "pimmodels", model["metadata"]["name"] if model else names.model_name(model_name))
-    if model is None:
-        raise actions.Problem(404, f"Model '{model_name}' not found")
-    return actions.model_info(console, model)
+    return actions.model_info(console_of(request), await model_for(request, model_name, "get"))
 
 
 @router.delete("/models/{model_name}", tags=["models"])
 async def unload_model(request: Request, model_name: str, hard: bool = False) -> dict[str, Any]:
     console = console_of(request)
-    model = console.find_model(model_name)
-    await allow(request, "delete", "pimmodels", model["metadata"]["name"] if model else names.model_name(model_name))
-    if model is not None and console.store.instances_of(model["metadata"]["name"]):
+    model = await model_for(request, model_name, "delete")
+    if console.store.instances_of(model["metadata"]["name"]):
         await allow(request, "delete", "piminstances")
     return await actions.unload_model(console, model_name, hard)
 
@@ -109,9 +103,7 @@ async def create_instance(request: Request, body: CreateInstance, wait: bool = T
 
 @router.get("/instances/{instance_id}", tags=["instances"])
 async def get_instance(request: Request, instance_id: str) -> dict[str, Any]:
-    await allow(request, "get", "piminstances", names.instance_name(instance_id))
-    console = console_of(request)
-    return actions.instance_info(console, actions.get_instance(console, instance_id))
+    return actions.instance_info(console_of(request), await instance_for(request, instance_id, "get"))
 
 
 @router.patch("/instances/{instance_id}", tags=["instances"])
@@ -132,10 +124,8 @@ async def stop_instance(request: Request, instance_id: str, hard: bool = False) 
 
 @router.get("/instances/{instance_id}/health", tags=["instances"])
 async def instance_health(request: Request, instance_id: str) -> dict[str, Any]:
-    await allow(request, "get", "piminstances", names.instance_name(instance_id))
-    console = console_of(request)
-    instance = actions.get_instance(console, instance_id)
-    return shapes.health_info(instance, await console.replica_health(instance))
+    instance = await instance_for(request, instance_id, "get")
+    return shapes.health_info(instance, await console_of(request).replica_health(instance))
 
 
 @router.api_route(
@@ -145,9 +135,7 @@ async def instance_health(request: Request, instance_id: str) -> dict[str, Any]:
 )
 async def instance_traffic(request: Request, instance_id: str, rest: str) -> Response:
     """The instance's own API: ``/instances/user_prod/api/v1/users`` is ``/api/v1/users`` there."""
-    await allow(request, instance_verb(request.method), "piminstances", names.instance_name(instance_id))
-    console = console_of(request)
-    instance = actions.get_instance(console, instance_id)
+    instance = await instance_for(request, instance_id, instance_verb(request.method))
     return await relay(request, instance, "/" + rest, prefix=f"/instances/{instance_id}")
 
 
