@@ -192,7 +192,7 @@ async def events(request: Request) -> StreamingResponse:
     async def stream() -> AsyncIterator[bytes]:
         try:
             yield b"retry: 2000\nevent: hello\ndata: {}\n\n"
-            while not await request.is_disconnected():
+            while True:  # ends when the client goes: Starlette cancels us, or the next write fails
                 try:
                     message = await asyncio.wait_for(queue.get(), KEEPALIVE)
                 except TimeoutError:
