@@ -284,6 +284,12 @@ def find(driver: Any, css: str, text: str | None = None, timeout: float = 30, ex
     return wait_for(look, timeout, f"{css} {text or ''} on {driver.current_url}")
 
 
+def rows(driver: Any) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, "main tbody tr")
+
+
 def button(driver: Any, label: str, within: str = "body", timeout: float = 30) -> Any:
     from selenium.webdriver.common.by import By
 
@@ -370,7 +376,11 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
         30,
         "PimModel notes",
     )
-    find(browser, "main tr", "valid", timeout=60)
+    wait_for(
+        lambda: any(r.text.startswith("notes ") and " valid " in f" {r.text} " for r in rows(browser)),
+        60,
+        "model notes marked valid by the operator, shown live",
+    )
 
     # Create an instance from the model's page, with the keyboard only.
     visit(browser, inst, "/models/notes", "notes")
@@ -381,7 +391,7 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     find(browser, "main h1", "notes_ui")
     assert pim_instance(inst, "notes-ui")["metadata"]["annotations"]["pim.dev/instance-id"] == "notes_ui"
     find(browser, "main .alert strong", "Ready", timeout=240, exact=True)  # live: no reload
-    find(browser, "main td .badge", "healthy", timeout=60)
+    find(browser, "main td .badge", "healthy", timeout=60, exact=True)
     shot(browser, "instance-created")
 
     # Data: a refused row shows the instance's own validation error beside the field.
