@@ -284,7 +284,7 @@ def find(driver: Any, css: str, text: str | None = None, timeout: float = 30, ex
     return wait_for(look, timeout, f"{css} {text or ''} on {driver.current_url}")
 
 
-def rows(driver: Any) -> list[Any]:
+def table_rows(driver: Any) -> list[Any]:
     from selenium.webdriver.common.by import By
 
     return driver.find_elements(By.CSS_SELECTOR, "main tbody tr")
@@ -312,9 +312,17 @@ def visit(driver: Any, inst: Installed, fragment: str, heading: str) -> None:
     find(driver, "#live.on")  # the live-update stream is connected
 
 
-def shot(driver: Any, name: str) -> None:
+def shot(driver: Any, name: str, max_height: int = 2200) -> None:
+    """The whole page (up to ``max_height`` CSS pixels), not just the window."""
+    import base64
+
     time.sleep(0.3)  # let a just-arrived update paint; the content itself was awaited
-    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height), "scale": 1}
+    capture = {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    data = driver.execute_cdp_cmd("Page.captureScreenshot", capture)
+    (SHOTS / f"{name}.png").write_bytes(base64.b64decode(data["data"]))
 
 
 def fill(el: Any, value: str) -> None:
@@ -381,7 +389,7 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
         "PimModel notes",
     )
     wait_for(
-        lambda: any(r.text.startswith("notes ") and " valid " in f" {r.text} " for r in rows(browser)),
+        lambda: any(r.text.startswith("notes ") and " valid " in f" {r.text} " for r in table_rows(browser)),
         60,
         "model notes marked valid by the operator, shown live",
     )
