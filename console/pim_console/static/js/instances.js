@@ -88,9 +88,10 @@ export function showErrors(form, err, patterns = {}) {
 
 export async function instanceView(main, id) {
   const head = h("div", { class: "page-head" });
-  const body = h("div", { class: "stack" });
+  const summary = h("div", { class: "stack" });
   const charts = h("section", { "aria-labelledby": "charts-h" });
-  replace(main, head, body, charts);
+  const body = h("div", { class: "stack" });
+  replace(main, head, summary, charts, body);
   let last = null;
   async function update() {
     const i = await api(`/ui/api/instances/${enc(id)}`);
@@ -105,7 +106,7 @@ export async function instanceView(main, id) {
         h("button", { type: "button", onclick: () => suspend(i, !suspended) }, suspended ? "Resume" : "Suspend"),
         h("button", { type: "button", class: "danger", onclick: () => deleteDialog(i) }, "Delete")));
     const ready = i.conditions.find((c) => c.type === "Ready") || {};
-    replace(body,
+    replace(summary,
       h("div", { class: `alert ${k.ready ? "ok" : i.status === "stopped" ? "muted" : "warn"}` },
         statusBadge(i.status), " ", h("strong", {}, k.ready ? "Ready" : `Not ready: ${ready.reason || "waiting for the operator"}`),
         ready.message ? h("span", {}, ` — ${ready.message}`) : null),
@@ -113,7 +114,8 @@ export async function instanceView(main, id) {
         fact("Model", h("a", { href: `#/models/${enc(i.model)}` }, i.model)), fact("Port", String(i.port)),
         fact("Replicas", `${k.readyReplicas} ready of ${k.replicas}${i.spec.replicas != null ? ` (wants ${i.spec.replicas})` : ""}`),
         fact("URL", k.url ? h("code", {}, k.url) : "–"), fact("Through the console", h("a", { href: `${i.proxyPath}/openapi.json` }, h("code", {}, `${i.proxyPath}/…`))),
-        fact("PimInstance", h("code", {}, k.name)), fact("Database", i.database), fact("Created", ago(i.created_at)), fact("Up", i.uptime)),
+        fact("PimInstance", h("code", {}, k.name)), fact("Database", i.database), fact("Created", ago(i.created_at)), fact("Up", i.uptime)));
+    replace(body,
       h("section", {}, h("h2", {}, "Replicas"), table(["Pod", "Node", "Phase", "Ready", "Health", "Restarts"], i.replicas.map((r) => h("tr", {},
         h("td", {}, h("code", {}, r.pod)), h("td", {}, r.node || ""), h("td", {}, r.phase || ""),
         h("td", {}, badge(r.ready ? "ready" : "not ready", r.ready ? "ok" : "warn")),
@@ -127,8 +129,10 @@ export async function instanceView(main, id) {
   }
   async function updateCharts() {
     const m = await api(`/ui/api/instances/${enc(id)}/metrics?minutes=30`);
+    // A young instance: show the time it has lived (a minute at least), not 30 empty minutes.
+    if (m.points.length) m.start = Math.max(m.start, Math.min(m.points[0].at - 30, m.end - 60));
     const src = m.source === "prometheus" ? "Prometheus" : "the status history this console keeps (the operator's summaries, as they change)";
-    replace(charts, h("h2", { id: "charts-h" }, "Traffic, last 30 minutes"),
+    replace(charts, h("h2", { id: "charts-h" }, "Traffic (up to the last 30 minutes)"),
       h("p", { class: "muted" }, `From ${src}.`, m.warning ? ` ${m.warning}` : "", m.points.length ? "" : " No data yet: it appears when the instance serves requests."),
       h("div", { class: "charts" },
         lineChart({ title: "Request rate", unit: "req/s", points: m.points, start: m.start, end: m.end, series: [{ key: "requestRate", label: "requests" }] }),
