@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from support.console import PortForward, chromium, quit_chromium, run_documented
+from support.browser import button, chromium, console_errors, fill, find, quit_chromium, shot, table_rows
+from support.console import PortForward, run_documented
 from support.helm import CHART, Helm, set_args
 from support.waiting import wait_for
 
@@ -261,73 +262,10 @@ def browser(installed: Installed) -> Iterator[Any]:
         quit_chromium(driver)
 
 
-def console_errors(driver: Any, allowed: tuple[str, ...] = ()) -> list[str]:
-    """Everything the page logged at SEVERE level, less the expected refusals named in ``allowed``."""
-    return [
-        e["message"]
-        for e in driver.get_log("browser")
-        if e["level"] == "SEVERE" and not any(a in e["message"] for a in allowed)
-    ]
-
-
-def find(driver: Any, css: str, text: str | None = None, timeout: float = 30, exact: bool = False) -> Any:
-    """The first visible element matching ``css`` whose text holds (or, ``exact``, is) ``text``."""
-    from selenium.webdriver.common.by import By
-
-    def look() -> Any:
-        for el in driver.find_elements(By.CSS_SELECTOR, css):
-            shown = el.text.strip()
-            if el.is_displayed() and (text is None or (shown == text if exact else text in shown)):
-                return el
-        return None
-
-    return wait_for(look, timeout, f"{css} {text or ''} on {driver.current_url}")
-
-
-def table_rows(driver: Any) -> list[Any]:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_elements(By.CSS_SELECTOR, "main tbody tr")
-
-
-def button(driver: Any, label: str, within: str = "body", timeout: float = 30) -> Any:
-    from selenium.webdriver.common.by import By
-
-    def look() -> Any:
-        for el in driver.find_elements(By.CSS_SELECTOR, f"{within} button, {within} a.button"):
-            if (
-                el.is_displayed()
-                and el.is_enabled()
-                and (el.text.strip() == label or el.get_attribute("aria-label") == label)
-            ):
-                return el
-        return None
-
-    return wait_for(look, timeout, f"button {label!r} on {driver.current_url}")
-
-
 def visit(driver: Any, inst: Installed, fragment: str, heading: str) -> None:
     driver.get(f"{inst.url()}/#{fragment}")
     find(driver, "main h1", heading)
     find(driver, "#live.on")  # the live-update stream is connected
-
-
-def shot(driver: Any, name: str, max_height: int = 2200) -> None:
-    """The whole page (up to ``max_height`` CSS pixels), not just the window."""
-    import base64
-
-    time.sleep(0.3)  # let a just-arrived update paint; the content itself was awaited
-    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-    size = metrics["cssContentSize"]
-    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height), "scale": 1}
-    capture = {"format": "png", "captureBeyondViewport": True, "clip": clip}
-    data = driver.execute_cdp_cmd("Page.captureScreenshot", capture)
-    (SHOTS / f"{name}.png").write_bytes(base64.b64decode(data["data"]))
-
-
-def fill(el: Any, value: str) -> None:
-    el.clear()
-    el.send_keys(value)
 
 
 PAGES = [
@@ -353,7 +291,7 @@ def test_every_page_loads_without_console_errors(installed: Installed, browser: 
         if name == "instance":
             find(browser, ".legend strong", "req/s", timeout=90)
         assert console_errors(browser) == [], name
-        shot(browser, name)
+        shot(browser, SHOTS / f"{name}.png")
     # A phone: Chromium's own device emulation (a headless window cannot be made that narrow).
     browser.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
@@ -368,7 +306,7 @@ def test_every_page_loads_without_console_errors(installed: Installed, browser: 
             width = browser.execute_script("return document.documentElement.scrollWidth")
             assert width <= 390, f"{name}: the page is {width}px wide on a 390px screen"
             assert console_errors(browser) == [], name
-            shot(browser, name)
+            shot(browser, SHOTS / f"{name}.png")
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
@@ -404,7 +342,7 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     assert pim_instance(inst, "notes-ui")["metadata"]["annotations"]["pim.dev/instance-id"] == "notes_ui"
     find(browser, "main .alert strong", "Ready", timeout=240, exact=True)  # live: no reload
     find(browser, "main td .badge", "healthy", timeout=60, exact=True)
-    shot(browser, "instance-created")
+    shot(browser, SHOTS / "instance-created.png")
 
     # Data: a refused row shows the instance's own validation error beside the field.
     button(browser, "Browse data").click()
@@ -416,7 +354,7 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     error = find(browser, 'dialog[open] .field[data-field="title"] .field-error')
     assert error.text, "the engine's message for the missing title"
     assert dialog.find_element("name", "title").get_attribute("aria-invalid") == "true"
-    shot(browser, "validation")
+    shot(browser, SHOTS / "validation.png")
     dialog.find_element("name", "title").send_keys("Buy milk")
     button(browser, "Create", within="dialog[open]").click()
     find(browser, "main tbody td", "Buy milk")

@@ -1,5 +1,5 @@
 """pim-console in tests: as a process beside the cluster, or reached through `kubectl port-forward`,
-plus the curl runner for v2's documented commands and a headless Debian Chromium."""
+plus the curl runner for v2's documented commands (the browser is support/browser.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,6 @@ import httpx
 
 from support.operator_proc import free_port
 from support.waiting import wait_for
-
-CHROMIUM = os.environ.get("PIM_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("PIM_CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-)
 
 
 class ConsoleProcess:
@@ -190,29 +176,3 @@ def run_documented(commands: str, ports: dict[int, int], timeout: float = 900) -
         else:
             body.append(line)
     return answers
-
-
-def chromium(width: int = 1280, height: int = 900) -> Any:
-    """Debian's Chromium through Debian's chromedriver (never a downloaded browser), fresh profile."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            raise AssertionError(f"{path} is missing: apt-get install chromium chromium-driver (system-deps.sh)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="pim-chromium-")
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.profile_dir = profile  # type: ignore[attr-defined]
-    return driver
-
-
-def quit_chromium(driver: Any) -> None:
-    profile = getattr(driver, "profile_dir", None)
-    driver.quit()
-    if profile:
-        shutil.rmtree(profile, ignore_errors=True)
