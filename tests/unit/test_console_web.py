@@ -4,12 +4,17 @@ and the UI's view of a model."""
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel
 
 from pim_console import history, modelview, prometheus
 from pim_console.app import cross_site
 from pim_engine.loader import load_model_text
 
 pytestmark = pytest.mark.unit
+
+
+class Body(BaseModel):
+    model_name: str
 
 
 @pytest.mark.parametrize(
@@ -90,3 +95,40 @@ entities:
     assert by_name["placedAt"]["readOnly"] is True
     assert by_name["customerId"]["reference"] == "Customer"
     assert view["references"] == [{"from": "Order", "attribute": "customerId", "to": "Customer"}]
+
+
+def test_the_guard_reads_v2_form_posts_as_json_and_refuses_other_sites() -> None:
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+
+    from pim_console.app import JSON_ANYWAY, Guard
+
+    app = FastAPI()
+
+    @app.post("/models/load")
+    async def load(body: Body) -> dict[str, str]:
+        return {"got": body.model_name}
+
+    @app.post("/elsewhere")
+    async def elsewhere(body: Body) -> dict[str, str]:
+        return {"got": body.model_name}
+
+    async def calls() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=Guard(app, json_anyway=JSON_ANYWAY))
+        async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            text = '{"model_name": "m"}'
+            return [
+                await client.post("/models/load", content=text, headers=form),
+                await client.post("/models/load", content=text),  # no type at all
+                await client.post("/elsewhere", content=text, headers=form),  # only v2's routes
+                await client.post("/models/load", json={"model_name": "m"}, headers={"Origin": "http://evil.example"}),
+            ]
+
+    as_form, untyped, elsewhere_form, cross = asyncio.run(calls())
+    assert as_form.json() == untyped.json() == {"got": "m"}
+    assert elsewhere_form.status_code == 422
+    assert cross.status_code == 403
+    assert "cross-site" in cross.json()["detail"]
