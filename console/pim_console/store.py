@@ -118,7 +118,7 @@ class Reflector:
             if kind == "ERROR":
                 if obj.get("code") == 410:
                     raise _Relist
-                raise ApiError(int(obj.get("code") or 500), str(obj.get("reason")), str(obj.get("message")))
+                raise ApiError(int(obj.get("code") or 500), obj)  # the event's object is a Status
             rv = (obj.get("metadata") or {}).get("resourceVersion", rv)
             if kind == "BOOKMARK":
                 continue

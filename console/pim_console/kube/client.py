@@ -18,28 +18,24 @@ MERGE_PATCH = "application/merge-patch+json"
 
 
 class ApiError(RuntimeError):
-    def __init__(self, status: int, reason: str, message: str, details: Mapping[str, Any] | None = None) -> None:
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.details = dict(details or {})
-        super().__init__(f"{status} {reason}: {message}")
+    """A refusal: the HTTP status, and the reason and message of the API server's Status object."""
 
-    @classmethod
-    def from_response(cls, resp: httpx.Response, body: bytes | None = None) -> ApiError:
-        try:
-            data = json.loads(body if body is not None else resp.content)
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        text = (body if body is not None else resp.content)[:500].decode(errors="replace")
-        return cls(
-            resp.status_code,
-            str(data.get("reason") or resp.reason_phrase),
-            str(data.get("message") or text),
-            data.get("details"),
-        )
+    def __init__(self, status: int, body: Mapping[str, Any]) -> None:
+        self.status = status
+        self.reason = str(body.get("reason") or "")
+        self.message = str(body.get("message") or "")
+        super().__init__(f"{status} {self.reason}: {self.message}")
+
+
+def refusal(resp: httpx.Response, content: bytes) -> ApiError:
+    """The error for a non-2xx answer, whatever its body is (a proxy in between may send HTML)."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {"reason": resp.reason_phrase, "message": content[:500].decode(errors="replace")}
+    return ApiError(resp.status_code, body)
 
 
 def path(
@@ -103,7 +99,7 @@ class KubeClient:
         if resp.status_code == 404 and missing_ok:
             return None
         if resp.is_error:
-            raise ApiError.from_response(resp)
+            raise refusal(resp, resp.content)
         return resp.json()
 
     async def get(self, url: str) -> dict[str, Any] | None:
@@ -135,7 +131,7 @@ class KubeClient:
             "GET", url, params=query, headers=headers, timeout=httpx.Timeout(10.0, read=timeout + 30)
         ) as resp:
             if resp.is_error:
-                raise ApiError.from_response(resp, await resp.aread())
+                raise refusal(resp, await resp.aread())
             async for line in resp.aiter_lines():
                 if line.strip():
                     yield json.loads(line)
