@@ -19,6 +19,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from pim_console.auth import COOKIE
 
 MAX_BODY = 8 * 1024 * 1024
+#: Answers up to this size are read whole and sent in one piece: cheaper than streaming them.
+BUFFER_MAX = 1024 * 1024
 CONNECT_RETRY_FOR = 5.0
 HOP_BY_HOP = frozenset(
     {
@@ -126,16 +128,29 @@ class Proxy:
                 return JSONResponse({"detail": f"{what} did not answer in time: {exc!r}"}, 504)
             except httpx.HTTPError as exc:
                 return JSONResponse({"detail": f"{what} failed: {exc!r}"}, 502)
-        return _streaming(upstream, prefix)
+        return await _answer(upstream, prefix)
 
 
-def _streaming(upstream: httpx.Response, prefix: str | None) -> Response:
-    resp = StreamingResponse(
-        _relay(upstream), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
-    )
-    resp.raw_headers = [
+async def _answer(upstream: httpx.Response, prefix: str | None) -> Response:
+    """The instance's answer: read whole when it says it is small (most are), else streamed."""
+    headers = [
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response_headers(upstream.headers, prefix)
     ]
+    length = upstream.headers.get("content-length", "")
+    resp: Response
+    if length.isdigit() and int(length) <= BUFFER_MAX:
+        try:
+            body = b"".join([chunk async for chunk in upstream.aiter_raw()])
+        except httpx.HTTPError as exc:
+            return JSONResponse({"detail": f"the instance broke off its answer: {exc!r}"}, 502)
+        finally:
+            await upstream.aclose()
+        resp = Response(body, status_code=upstream.status_code)
+    else:
+        resp = StreamingResponse(
+            _relay(upstream), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
+        )
+    resp.raw_headers = headers
     return resp
 
 
