@@ -12,6 +12,7 @@ following the documentation would.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -26,6 +27,7 @@ import pytest
 from support.browser import button, chromium, console_errors, fill, find, quit_chromium, shot, table_rows
 from support.console import PortForward, run_documented
 from support.helm import CHART, Helm, set_args
+from support.pim import pim_model
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +48,8 @@ entities:
       body: {type: text, required: false}
       pinned: {type: boolean, default: false}
 """
+
+BROKEN = "domain: broken\nentities:\n- name: Thing\n  attributes: {owner: {type: reference, reference: Nobody}}\n"
 
 # The original documentation's commands, verbatim (PIM Engine v2.0, "Quick Start" and "Example Scenarios").
 QUICK_START_LOAD = """curl -X POST http://localhost:8000/models/load \\
@@ -282,6 +286,15 @@ def test_every_page_loads_without_console_errors(installed: Installed, browser: 
     for _ in range(40):
         httpx.get(f"{installed.url(8001)}/api/v1/products", timeout=30)
     httpx.get(f"{installed.url(8001)}/api/v1/products/999999", timeout=30)
+    # A model someone applied with kubectl that does not load: its page says why, in the loader's words.
+    broken = pim_model(installed.watched, "broken", BROKEN)
+    installed.cluster.kubectl("apply", "-n", installed.watched, "-f", "-", input=json.dumps(broken))
+    visit(browser, installed, "/models/broken", "broken")
+    alert = find(browser, "main .alert.bad", "Nobody", timeout=60)
+    assert "does not load" in alert.text
+    find(browser, "main .badge", "invalid", exact=True, timeout=60)  # the operator's verdict, live
+    assert console_errors(browser) == []
+    shot(browser, SHOTS / "model-invalid.png")
     for name, fragment, heading, content in PAGES:
         visit(browser, installed, fragment, heading)
         if content:
