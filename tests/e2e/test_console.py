@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support.browser import button, chromium, console_errors, fill, find, quit_chromium, shot, table_rows
+from support.browser import act, attribute, chromium, console_errors, find, press, quit_chromium, shot, type_into
 from support.console import PortForward, run_documented
 from support.helm import CHART, Helm, set_args
 from support.pim import pim_model
@@ -290,8 +290,7 @@ def test_every_page_loads_without_console_errors(installed: Installed, browser: 
     broken = pim_model(installed.watched, "broken", BROKEN)
     installed.cluster.kubectl("apply", "-n", installed.watched, "-f", "-", input=json.dumps(broken))
     visit(browser, installed, "/models/broken", "broken")
-    alert = find(browser, "main .alert.bad", "Nobody", timeout=60)
-    assert "does not load" in alert.text
+    assert "does not load" in find(browser, "main .alert.bad", "Nobody", timeout=60)
     find(browser, "main .badge", "invalid", exact=True, timeout=60)  # the operator's verdict, live
     assert console_errors(browser) == []
     shot(browser, SHOTS / "model-invalid.png")
@@ -330,7 +329,7 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     inst, ns = installed, installed.watched
     # Load a model from the library.
     visit(browser, inst, "/models", "Models")
-    button(browser, "Load notes").click()
+    press(browser, "Load notes")
     find(browser, "main td a", "notes")
     wait_for(
         lambda: (
@@ -340,17 +339,15 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
         "PimModel notes",
     )
     wait_for(
-        lambda: any(r.text.startswith("notes ") and " valid " in f" {r.text} " for r in table_rows(browser)),
+        lambda: find(browser, "main tbody tr", "notes ").split()[:2] == ["notes", "valid"],
         60,
         "model notes marked valid by the operator, shown live",
     )
 
     # Create an instance from the model's page, with the keyboard only.
     visit(browser, inst, "/models/notes", "notes")
-    button(browser, "Create instance").click()
-    dialog = find(browser, "dialog[open]")
-    dialog.find_element("name", "instance_id").send_keys("notes_ui")
-    dialog.find_element("name", "instance_id").send_keys(Keys.ENTER)
+    press(browser, "Create instance")
+    type_into(browser, "dialog[open]", "instance_id", "notes_ui" + Keys.ENTER)
     find(browser, "main h1", "notes_ui")
     assert pim_instance(inst, "notes-ui")["metadata"]["annotations"]["pim.dev/instance-id"] == "notes_ui"
     find(browser, "main .alert strong", "Ready", timeout=240, exact=True)  # live: no reload
@@ -358,73 +355,70 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     shot(browser, SHOTS / "instance-created.png")
 
     # Data: a refused row shows the instance's own validation error beside the field.
-    button(browser, "Browse data").click()
+    press(browser, "Browse data")
     find(browser, "main h1", "Note data")
-    button(browser, "New Note").click()
-    dialog = find(browser, "dialog[open]")
-    dialog.find_element("name", "body").send_keys("no title yet")
-    button(browser, "Create", within="dialog[open]").click()
-    error = find(browser, 'dialog[open] .field[data-field="title"] .field-error')
-    assert error.text, "the engine's message for the missing title"
-    assert dialog.find_element("name", "title").get_attribute("aria-invalid") == "true"
+    press(browser, "New Note")
+    type_into(browser, "dialog[open]", "body", "no title yet")
+    press(browser, "Create", within="dialog[open]")
+    assert find(browser, 'dialog[open] .field[data-field="title"] .field-error').strip()  # the engine's words
+    assert attribute(browser, "dialog[open] [name=title]", "aria-invalid") == "true"
     shot(browser, SHOTS / "validation.png")
-    dialog.find_element("name", "title").send_keys("Buy milk")
-    button(browser, "Create", within="dialog[open]").click()
+    type_into(browser, "dialog[open]", "title", "Buy milk")
+    press(browser, "Create", within="dialog[open]")
     find(browser, "main tbody td", "Buy milk")
     rows = httpx.get(f"{inst.url()}/instances/notes_ui/api/v1/notes", timeout=30).json()
     assert [(r["title"], r["body"]) for r in rows["items"]] == [("Buy milk", "no title yet")]
     # Edit it.
-    button(browser, "Edit Note 1").click()
-    dialog = find(browser, "dialog[open]")
-    fill(dialog.find_element("name", "title"), "Buy oat milk")
-    button(browser, "Save", within="dialog[open]").click()
+    press(browser, "Edit Note 1")
+    type_into(browser, "dialog[open]", "title", "Buy oat milk", clear=True)
+    press(browser, "Save", within="dialog[open]")
     find(browser, "main tbody td", "Buy oat milk")
     # A second row, then filter to one.
-    button(browser, "New Note").click()
-    find(browser, "dialog[open]").find_element("name", "title").send_keys("Call Bob")
-    button(browser, "Create", within="dialog[open]").click()
+    press(browser, "New Note")
+    type_into(browser, "dialog[open]", "title", "Call Bob")
+    press(browser, "Create", within="dialog[open]")
     find(browser, "main caption", "2 Note rows")
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.select import Select
 
-    Select(find(browser, "form.filters select[name=field]")).select_by_value("title")
-    fill(find(browser, "form.filters input[name=value]"), "Call Bob")
-    button(browser, "Apply").click()
+    field = "form.filters select[name=field]"
+    act(browser, "filter on title", lambda d: Select(d.find_element(By.CSS_SELECTOR, field)).select_by_value("title"))
+    type_into(browser, "form.filters", "value", "Call Bob", clear=True)
+    press(browser, "Apply")
     find(browser, "main caption", "1 Note row")
     # Delete it.
-    button(browser, "Delete Note 2").click()
-    button(browser, "Delete Note", within="dialog[open]").click()
+    press(browser, "Delete Note 2")
+    press(browser, "Delete Note", within="dialog[open]")
     find(browser, "main caption", "0 Note rows")
     assert httpx.get(f"{inst.url()}/instances/notes_ui/api/v1/notes", timeout=30).json()["total"] == 1
 
     # Scale: the CRD refuses two replicas of a persistent instance, and says so beside the field.
     visit(browser, inst, "/instances/notes_ui", "notes_ui")
-    button(browser, "Scale").click()
-    dialog = find(browser, "dialog[open]")
-    fill(dialog.find_element("name", "replicas"), "2")
-    button(browser, "Scale", within="dialog[open]").click()
-    refused = find(browser, 'dialog[open] .field[data-field="replicas"] .field-error')
-    assert "spec.replicas must be 0 or 1" in refused.text
-    fill(dialog.find_element("name", "replicas"), "0")
-    button(browser, "Scale", within="dialog[open]").click()
+    press(browser, "Scale")
+    type_into(browser, "dialog[open]", "replicas", "2", clear=True)
+    press(browser, "Scale", within="dialog[open]")
+    assert "spec.replicas must be 0 or 1" in find(browser, 'dialog[open] .field[data-field="replicas"] .field-error')
+    type_into(browser, "dialog[open]", "replicas", "0", clear=True)
+    press(browser, "Scale", within="dialog[open]")
     find(browser, "main .alert .badge", "stopped", timeout=60)
     assert pim_instance(inst, "notes-ui")["spec"]["replicas"] == 0
-    button(browser, "Scale").click()
-    fill(find(browser, "dialog[open]").find_element("name", "replicas"), "1")
-    button(browser, "Scale", within="dialog[open]").click()
+    press(browser, "Scale")
+    type_into(browser, "dialog[open]", "replicas", "1", clear=True)
+    press(browser, "Scale", within="dialog[open]")
     find(browser, "main .alert strong", "Ready", timeout=240, exact=True)
 
     # Suspend and resume.
-    button(browser, "Suspend").click()
+    press(browser, "Suspend")
     find(browser, "main .alert .badge", "stopped", timeout=60)
     assert pim_instance(inst, "notes-ui")["spec"]["suspend"] is True
-    button(browser, "Resume").click()
+    press(browser, "Resume")
     find(browser, "main .alert strong", "Ready", timeout=240, exact=True)
     # The data survived all of it (persistent storage).
     assert httpx.get(f"{inst.url()}/instances/notes_ui/api/v1/notes", timeout=30).json()["total"] == 1
 
     # Delete the instance.
-    button(browser, "Delete").click()
-    button(browser, "Delete instance", within="dialog[open]").click()
+    press(browser, "Delete")
+    press(browser, "Delete instance", within="dialog[open]")
     find(browser, "main h1", "Instances", timeout=120)
     wait_for(
         lambda: inst.cluster.kubectl("get", "piminstance", "notes-ui", "-n", ns, check=False).returncode != 0,

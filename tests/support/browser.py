@@ -62,40 +62,80 @@ def console_errors(driver: Any, allowed: tuple[str, ...] = ()) -> list[str]:
     ]
 
 
-def find(driver: Any, css: str, text: str | None = None, timeout: float = 30, exact: bool = False) -> Any:
-    """The first visible element matching ``css`` whose text holds (or, ``exact``, is) ``text``."""
+def _stale() -> type[Exception]:
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return StaleElementReferenceException
+
+
+def find(driver: Any, css: str, text: str | None = None, timeout: float = 30, exact: bool = False) -> str:
+    """The text of the first visible element matching ``css`` whose text holds (or, ``exact``, is)
+    ``text``. Live updates replace elements at any moment, so callers get the text, not the element."""
     from selenium.webdriver.common.by import By
 
-    def look() -> Any:
+    def look() -> str | None:
         for el in driver.find_elements(By.CSS_SELECTOR, css):
-            shown = el.text.strip()
+            shown = el.text.strip()  # a stale element raises: wait_for counts that as "not yet"
             if el.is_displayed() and (text is None or (shown == text if exact else text in shown)):
-                return el
+                return shown or " "
         return None
 
     return wait_for(look, timeout, f"{css} {text or ''} on {driver.current_url}")
 
 
-def table_rows(driver: Any) -> list[Any]:
+def act(driver: Any, what: str, action: Any, timeout: float = 30) -> None:
+    """Do ``action(driver)`` (find an element and use it), again if a live update replaced it meanwhile."""
+    stale = _stale()
+
+    def attempt() -> bool:
+        try:
+            action(driver)
+        except stale:
+            return False
+        return True
+
+    wait_for(attempt, timeout, what)
+
+
+def _button(driver: Any, label: str, within: str) -> Any:
     from selenium.webdriver.common.by import By
 
-    return driver.find_elements(By.CSS_SELECTOR, "main tbody tr")
+    for el in driver.find_elements(By.CSS_SELECTOR, f"{within} button, {within} a.button"):
+        named = el.text.strip() == label or el.get_attribute("aria-label") == label
+        if named and el.is_displayed() and el.is_enabled():
+            return el
+    return None
 
 
-def button(driver: Any, label: str, within: str = "body", timeout: float = 30) -> Any:
+def press(driver: Any, label: str, within: str = "body", timeout: float = 30) -> None:
+    """Click the button (or button-like link) named ``label``: its text or its aria-label."""
+
+    def click(d: Any) -> None:
+        el = _button(d, label, within)
+        if el is None:
+            raise _stale()("not there yet")
+        el.click()
+
+    act(driver, f"button {label!r} on {driver.current_url}", click, timeout)
+
+
+def type_into(driver: Any, css: str, name: str, value: str, *, clear: bool = False, timeout: float = 30) -> None:
+    """Type ``value`` into the field ``name`` inside the element ``css`` (a dialog, a form)."""
     from selenium.webdriver.common.by import By
 
-    def look() -> Any:
-        for el in driver.find_elements(By.CSS_SELECTOR, f"{within} button, {within} a.button"):
-            if (
-                el.is_displayed()
-                and el.is_enabled()
-                and (el.text.strip() == label or el.get_attribute("aria-label") == label)
-            ):
-                return el
-        return None
+    def typing(d: Any) -> None:
+        el = d.find_element(By.CSS_SELECTOR, css).find_element(By.NAME, name)
+        if clear:
+            el.clear()
+        el.send_keys(value)
 
-    return wait_for(look, timeout, f"button {label!r} on {driver.current_url}")
+    act(driver, f"field {name} in {css}", typing, timeout)
+
+
+def attribute(driver: Any, css: str, name: str) -> str | None:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, css).get_attribute(name)
 
 
 def shot(driver: Any, path: Path, max_height: int = 2200) -> None:
@@ -107,8 +147,3 @@ def shot(driver: Any, path: Path, max_height: int = 2200) -> None:
     capture = {"format": "png", "captureBeyondViewport": True, "clip": clip}
     data = driver.execute_cdp_cmd("Page.captureScreenshot", capture)
     path.write_bytes(base64.b64decode(data["data"]))
-
-
-def fill(el: Any, value: str) -> None:
-    el.clear()
-    el.send_keys(value)

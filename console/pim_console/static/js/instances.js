@@ -3,7 +3,7 @@
 import { api, enc } from "./api.js";
 import { lineChart } from "./chart.js";
 import { ago, badge, clearErrors, field, formError, h, replace, setFieldError, statusBadge, table } from "./dom.js";
-import { confirmDialog, openDialog, toast } from "./main.js";
+import { confirmDialog, openDialog, toast, updateKeepingFocus } from "./main.js";
 import { eventsSection } from "./models.js";
 
 export async function instancesView(main) {
@@ -141,7 +141,7 @@ export async function instanceView(main, id) {
           { key: "latencyP50Ms", label: "p50" }, { key: "latencyP95Ms", label: "p95" }, { key: "latencyP99Ms", label: "p99" }] })));
   }
   await update();
-  const timer = setInterval(() => { if (last) update().catch(() => {}); }, 10000); // replica health is probed, not watched
+  const timer = setInterval(() => { if (last) updateKeepingFocus().catch(() => {}); }, 10000); // replica health is probed, not watched
   return { update, dispose: () => clearInterval(timer) };
 }
 

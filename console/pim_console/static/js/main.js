@@ -98,11 +98,27 @@ async function render() {
   }
 }
 
+// What identifies a focused control across a re-render: its tag, name, label and target.
+function signature(el) {
+  return [el.tagName, el.getAttribute("name"), el.getAttribute("aria-label") || el.textContent.trim(), el.getAttribute("href")].join("|");
+}
+
+// Re-render from fresh data, keeping the keyboard focus where it was (on the control of the same name).
+export async function updateKeepingFocus() {
+  if (!current || !current.update) return;
+  const active = document.activeElement;
+  const sig = active && main.contains(active) && active !== main ? signature(active) : null;
+  await current.update();
+  if (sig && !main.contains(active)) {
+    const again = [...main.querySelectorAll(active.tagName)].find((el) => signature(el) === sig);
+    if (again) again.focus({ preventScroll: true });
+  }
+}
+
 function refreshSoon() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(async () => {
-    if (!current || !current.update) return;
-    try { await current.update(); } catch (err) { if (err.status !== 401) live.textContent = `update failed: ${err.message}`; }
+    try { await updateKeepingFocus(); } catch (err) { if (err.status !== 401) live.textContent = `update failed: ${err.message}`; }
   }, 250);
 }
 
