@@ -1,11 +1,11 @@
 """What the console's relay costs: the engine's own mixed load, direct and through the relay.
 
 Not a test. One engine (``pim-engine serve``, bench/item.yaml) and the console's relay in front of it
-(bench/console_relay_app.py: ``pim_console.proxy.Proxy`` under the same uvicorn settings as the
-engine's benchmark). The same load as bench/engine_bench.py (its raw-socket client, 20 % creates,
-60 % reads, 20 % list pages) goes to the engine directly and through the relay, rounds alternating;
-the median round of each is reported with the ratio. On 2 cores the relay, the engine and the load
-generator share the CPU, as they would not in a cluster: read the ratio as an upper bound.
+(bench/console_relay_app.py: ``pim_console.proxy.Proxy`` under uvicorn, its defaults). The same load
+as bench/engine_bench.py (its raw-socket client: 20 % creates, 60 % reads, 20 % list pages) goes to
+the engine directly and through the relay, rounds alternating; the median round of each is reported
+with the ratio. On 2 cores the relay, the engine and the load generator share the CPU, as they would
+not in a cluster: read the ratio as an upper bound of the cost.
 
     .venv/bin/python bench/console_bench.py [--requests 3000] [--rounds 3] [--concurrency 16]
 """
@@ -22,22 +22,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine_bench import ROOT, Server, drive, free_port, probe, seed, start, workload
+from engine_bench import ROOT, Server, free_port, probe, seed, start_engine, workload
+from engine_load import drive
 
 
-def start_relay(target_port: int) -> Server:
+def start_relay(engine: Server) -> Server:
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "bench.console_relay_app:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--log-level", "warning", "--no-access-log", "--http", "h11", "--loop", "asyncio"]
-    env = {**os.environ, "RELAY_TARGET": f"http://127.0.0.1:{target_port}"}
+    cmd += ["--log-level", "warning", "--no-access-log"]
+    env = {**os.environ, "RELAY_TARGET": f"http://127.0.0.1:{engine.port}"}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while not probe(port):  # /ready, relayed to the engine
+    while not probe(port, "/ready"):  # relayed to the engine
         if proc.poll() is not None or time.perf_counter() - t0 > 30:
             proc.kill()
             raise SystemExit(f"the relay did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
         time.sleep(0.01)
-    return Server("relay", proc, port, time.perf_counter() - t0)
+    # The same API as the engine's, the same seeded rows.
+    cold = time.perf_counter() - t0
+    return Server("relay", proc, port, cold, engine.create_path, engine.item_path, engine.list_path, ids=engine.ids)
 
 
 def main() -> None:
@@ -48,17 +51,18 @@ def main() -> None:
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        engine = start("engine", Path(tmp) / "engine.db")
-        relay = start_relay(engine.port)
+        engine = start_engine(Path(tmp) / "engine.db")
+        seed(engine)
+        relay = start_relay(engine)
         try:
-            seed(engine.port)
-            targets = {"direct": engine.port, "relayed": relay.port}
-            for port in targets.values():
-                asyncio.run(drive(port, workload(500, 1), args.concurrency))
+            targets = {"direct": engine, "relayed": relay}
+            for server in targets.values():
+                asyncio.run(drive(server.port, workload(server, 500, 1), args.concurrency))
             rounds: dict[str, list[dict]] = {name: [] for name in targets}
             for r in range(args.rounds):
-                for name, port in targets.items():
-                    rounds[name].append(asyncio.run(drive(port, workload(args.requests, 100 + r), args.concurrency)))
+                for name, server in targets.items():
+                    load = workload(server, args.requests, 100 + r)
+                    rounds[name].append(asyncio.run(drive(server.port, load, args.concurrency)))
             rss = {"engine": engine.rss_mb(), "relay": relay.rss_mb()}
         finally:
             relay.stop()
