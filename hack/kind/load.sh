@@ -8,7 +8,7 @@ set -euo pipefail
 # shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 "$images_here/build.sh"
-images=("$ENGINE_IMAGE" "$OPERATOR_IMAGE")
+images=("$ENGINE_IMAGE" "$OPERATOR_IMAGE" "$CONSOLE_IMAGE")
 if [ "${1:-}" = --e2e ]; then
   "$repo_root/hack/cluster/build.sh" prometheus
   images+=("$(binary_image "$PROMETHEUS_IMAGE" scratch "$PROMETHEUS_BIN/prometheus" '["/usr/local/bin/prometheus"]')")
