@@ -1,6 +1,8 @@
 """Assemble the FastAPI app of one model instance: CRUD routers, probes, metrics, model, docs.
 
-``create_app`` migrates the database first, so a refused migration never serves. The OpenAPI
+``create_app`` migrates an SQLite file first, so a refused migration never serves; a PostgreSQL
+database is migrated in the lifespan's start (under an advisory lock, see
+``storage/postgres_migrate.py``), and until that is done ``/ready`` says why not. The OpenAPI
 document, ``/docs`` and ``/redoc`` are FastAPI's, built on the first request for them (FastAPI's
 default), which keeps them out of the cold start.
 """
@@ -17,15 +19,15 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from pim_engine import errors
+from pim_engine.database_url import SQLITE, parse
 from pim_engine.entity_models import build_models, component_names
 from pim_engine.guard import RequestGuard
 from pim_engine.loader.constraints import entity_constraints
 from pim_engine.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from pim_engine.model import Model
 from pim_engine.routes import add_entity_routes
-from pim_engine.schema import tables_for
-from pim_engine.storage.sqlite import SqliteDatabase
-from pim_engine.storage.sqlite_migrate import migrate
+from pim_engine.schema import Table, tables_for
+from pim_engine.storage import Database
 
 #: Default request body limit (``--max-body-bytes``).
 MAX_BODY_BYTES = 1 << 20
@@ -42,34 +44,60 @@ def model_document(model: Model) -> dict[str, Any]:
     }
 
 
+def open_database(
+    model: Model,
+    database: str,
+    tables: dict[str, Table],
+    rules: dict[str, Any],
+    *,
+    allow_destructive_migration: bool,
+    pool_size: int,
+) -> tuple[Database, Any]:
+    """The backend ``database`` names (a URL, or the path of an SQLite file), and the SQLite migration's outcome."""
+    url = parse(database) if "://" in database else parse("sqlite:///" + database)
+    if url.kind == SQLITE:
+        from pim_engine.storage.sqlite import SqliteDatabase
+        from pim_engine.storage.sqlite_migrate import migrate
+
+        outcome = migrate(url.path, model, tables, allow_destructive=allow_destructive_migration)
+        return SqliteDatabase(url.path, tables, rules), outcome
+    from pim_engine.storage.postgres import PostgresDatabase
+
+    db = PostgresDatabase(url, model, tables, rules, pool_size=pool_size, allow_destructive=allow_destructive_migration)
+    return db, None
+
+
 def create_app(
     model: Model,
-    db_path: str,
+    database: str,
     *,
     allow_destructive_migration: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
+    pool_size: int = 10,
 ) -> FastAPI:
-    """Migrate ``db_path`` to ``model`` and return the app serving it.
+    """Return the app serving ``model`` over ``database`` (``sqlite:///...``, ``postgresql://...`` or a file path).
 
-    Raises ``ModelError`` for a model the engine cannot map and ``MigrationRefused`` (database
-    untouched) for a change that needs ``allow_destructive_migration`` or cannot be applied.
+    Raises ``ModelError`` for a model the engine cannot map and, for SQLite, ``MigrationRefused``
+    (database untouched) for a change that needs ``allow_destructive_migration`` or cannot be applied.
     """
     tables = tables_for(model.entities)
     rules = {e.name: [r for c in entity_constraints(e) for r in c.rules] for e in model.entities}
     key_types = {name: t.key.attribute.type for name, t in tables.items()}
     names = component_names(tables)
     models = {name: build_models(t, key_types, rules[name], names[name]) for name, t in tables.items()}
-    outcome = migrate(db_path, model, tables, allow_destructive=allow_destructive_migration)
-    database = SqliteDatabase(db_path, tables, rules)
-    metrics = Metrics(model, database.row_counts)
+    db, outcome = open_database(
+        model, database, tables, rules, allow_destructive_migration=allow_destructive_migration, pool_size=pool_size
+    )
+    metrics = Metrics(model, db.row_counts)
     model_body = errors.dumps(model_document(model))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await db.start()
         try:
             yield
         finally:
-            database.close()
+            await db.stop()
 
     app = FastAPI(
         title=model.domain,
@@ -91,9 +119,10 @@ def create_app(
 
     @app.get("/ready", tags=["ops"], summary="Readiness: model loaded, database writable", response_class=Response)
     async def ready() -> Response:
-        problem = await database.check_ready()
+        problem = await db.check_ready()
         if problem is not None:
-            return Response(errors.dumps({"status": "not ready", "reason": problem}), 503, media_type=_JSON)
+            body = {"status": "unavailable", "reason": problem.reason, "detail": problem.detail}
+            return Response(errors.dumps(body), 503, media_type=_JSON)
         body = {"status": "ready", "model": model.domain, "digest": model.digest}
         return Response(errors.dumps(body), media_type=_JSON)
 
@@ -108,7 +137,7 @@ def create_app(
     builtin = list(app.router.routes)
     app.router.routes.clear()
     for name, table in tables.items():
-        add_entity_routes(app.router, table, models[name], database.stores[name], key_types, max_body_bytes)
+        add_entity_routes(app.router, table, models[name], db.stores[name], key_types, max_body_bytes)
     # The router tries routes in order and FastAPI's matching is not free: CRUD routes come first.
     app.router.routes.extend(builtin)
 
@@ -131,7 +160,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestGuard, max_url_bytes=MAX_URL_BYTES)
     app.state.model = model
-    app.state.database = database
+    app.state.database = db
     app.state.metrics = metrics
     app.state.migration = outcome
     app.state.collections = frozenset(t.entity.collection for t in tables.values())

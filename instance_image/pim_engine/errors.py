@@ -25,7 +25,7 @@ from pim_engine.storage import (
     RuleViolation,
     StillReferenced,
     StorageError,
-    Unavailable,
+    StorageFull,
     UniqueViolation,
 )
 
@@ -126,9 +126,9 @@ async def storage_error(_: Request, exc: Exception) -> Response:
         return error_response(409, [error(["path", "id"], str(exc), "referenced")])
     if isinstance(exc, RuleViolation):
         return error_response(422, [error(["body", f], m, t) for f, m, t in exc.violations])
-    if isinstance(exc, Unavailable) and "full" in str(exc):
+    if isinstance(exc, StorageFull):
         return error_response(507, [error(["database"], str(exc), "storage_full")])
-    return error_response(503, [error(["database"], str(exc), "unavailable")])
+    return error_response(503, [error(["database"], str(exc), "unavailable")], {"retry-after": "1"})
 
 
 def install(app: FastAPI) -> None:

@@ -16,6 +16,7 @@ from pim_engine.model import Attribute, Entity, ModelError
 
 #: Tables the engine keeps for itself; no entity may be stored under these names.
 META_TABLE = "_pim_meta"
+MIGRATIONS_TABLE = "_pim_migrations"  # PostgreSQL: every applied migration
 
 #: Bumped when the mapping below changes in a way existing databases must be told about.
 MAPPING_VERSION = 1
@@ -105,7 +106,7 @@ def tables_for(entities: Iterable[Entity]) -> dict[str, Table]:
     keys = {e.name: key_attribute(e) for e in entities}
     tables: dict[str, Table] = {}
     for entity in entities:
-        if entity.name == META_TABLE or entity.name.lower().startswith("sqlite_"):
+        if entity.name in (META_TABLE, MIGRATIONS_TABLE) or entity.name.lower().startswith("sqlite_"):
             raise ModelError("this name is reserved for the engine's own tables", element=entity.name)
         key, implicit = keys[entity.name]
         if key.type not in ("integer", "string"):

@@ -1,8 +1,12 @@
 """``pim-engine serve``: load the model, migrate the database, serve until SIGTERM.
 
 Exit codes: 0 after a graceful stop (SIGTERM or SIGINT: in-flight requests finish, the WAL is
-checkpointed), 1 for a model that cannot be loaded or a database that cannot be opened, 2 for a
+checkpointed), 1 for a model that cannot be loaded or an SQLite file that cannot be opened, 2 for a
 refused migration or unusable settings. Failures print one line to stderr, never a traceback.
+
+A PostgreSQL database is migrated before serving too, so a refused migration exits 2 the same way;
+one that cannot be reached at start does not stop the engine: it serves ``/health``, answers
+``/ready`` with 503 and the reason, and connects (and migrates) as soon as the database answers.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import Any
 
+from pim_engine.database_url import redact
 from pim_engine.model import ModelError
 from pim_engine.settings import SettingsError, parse_settings
 
@@ -42,16 +48,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = load_model(settings.model)
         app = create_app(
             model,
-            settings.db,
+            settings.database_url,
             allow_destructive_migration=settings.allow_destructive_migration,
             max_body_bytes=settings.max_body_bytes,
+            pool_size=settings.pool_size,
         )
+        database = app.state.database
+        if hasattr(database, "migrate"):
+            _migrate_postgres(database)
     except ModelError as err:
         return _fail(str(err), EXIT_BAD_MODEL)
     except MigrationRefused as err:
         return _fail(str(err), EXIT_REFUSED)
     except (sqlite3.Error, OSError) as err:
-        return _fail(f"{settings.db}: cannot open the database: {err}", EXIT_BAD_MODEL)
+        return _fail(f"{redact(settings.database_url)}: cannot open the database: {err}", EXIT_BAD_MODEL)
 
     import uvicorn
 
@@ -75,8 +85,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server.run()
     finally:
-        app.state.database.close()
+        close = getattr(app.state.database, "close", None)
+        if close is not None:  # SQLite: checkpoint even when the lifespan did not run to its end
+            close()
     return 0 if server.started else 1
+
+
+def _migrate_postgres(database: Any) -> None:
+    """Migrate before serving, so a refused migration exits 2; an unreachable database is retried later."""
+    import asyncio
+
+    import asyncpg
+
+    from pim_engine.storage.postgres import UNREACHABLE_ERRORS, describe
+
+    try:
+        asyncio.run(database.migrate())
+    except (*UNREACHABLE_ERRORS, asyncpg.PostgresError) as err:
+        print(
+            f"pim-engine serve: database {database.url} unreachable at start ({describe(err)}); "
+            "serving /health and retrying",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

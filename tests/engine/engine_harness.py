@@ -1,4 +1,5 @@
-"""Engine test harness: real ``pim-engine serve`` processes on free loopback ports, real SQLite files."""
+"""Engine test harness: real ``pim-engine serve`` processes on free loopback ports, over a real SQLite
+file or a real PostgreSQL database (``backends.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+from backends import Backend, SqliteBackend
 
 FIXTURES = Path(__file__).parent / "fixtures" / "serve"
 SHOP_MODEL = FIXTURES / "shop.yaml"
@@ -29,11 +31,14 @@ def file_digest(path: Path) -> str:
 
 
 class Engine:
-    """One ``python -m pim_engine.serve`` process; ``start`` waits until ``/ready`` answers 200."""
+    """One ``python -m pim_engine.serve`` process; ``start`` waits until ``/ready`` answers 200.
 
-    def __init__(self, model: Path, db: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+    ``database`` is a ``Backend`` or the path of an SQLite file.
+    """
+
+    def __init__(self, model: Path, database: Path | Backend, *extra: str, env: dict[str, str] | None = None) -> None:
         self.model = model
-        self.db = db
+        self.database = SqliteBackend(database) if isinstance(database, Path) else database
         self.extra = extra
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
@@ -48,8 +53,7 @@ class Engine:
             "pim_engine.serve",
             "--model",
             str(self.model),
-            "--db",
-            str(self.db),
+            *self.database.engine_args(),
             "--host",
             "127.0.0.1",
             "--port",
@@ -62,6 +66,12 @@ class Engine:
     def run(self, timeout: float = START_DEADLINE) -> subprocess.CompletedProcess[str]:
         """Run to completion (for starts that must fail)."""
         return subprocess.run(self.args, env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    @property
+    def db(self) -> Path:
+        """The SQLite file (tests of SQLite itself)."""
+        assert isinstance(self.database, SqliteBackend), "not an SQLite engine"
+        return self.database.path
 
     def start(self) -> Engine:
         """Spawn and wait for ``/ready``; a port taken between ``free_port`` and the bind is retried."""
@@ -78,9 +88,9 @@ class Engine:
         self.proc = subprocess.Popen(self.args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return self
 
-    def wait_ready(self) -> Engine:
+    def wait_ready(self, deadline_s: float = START_DEADLINE) -> Engine:
         assert self.proc is not None
-        deadline = time.monotonic() + START_DEADLINE
+        deadline = time.monotonic() + deadline_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 _, err = self.proc.communicate()
@@ -92,7 +102,7 @@ class Engine:
                 pass
             time.sleep(0.02)
         self.kill()
-        raise AssertionError(f"engine not ready within {START_DEADLINE} s")
+        raise AssertionError(f"engine not ready within {deadline_s} s")
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10.0)

@@ -1,13 +1,13 @@
-"""Constraints written in a model, enforced by a real engine over a real SQLite file."""
+"""Constraints written in a model, enforced by a real engine over each backend's real database."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from backends import BACKENDS, Backend, database_factory
 from engine_harness import Engine
 
 MODEL = """\
@@ -54,12 +54,12 @@ entities:
 """
 
 
-@pytest.fixture(scope="module")
-def rentals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def rentals(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     tmp = tmp_path_factory.mktemp("rentals")
     model = tmp / "rentals.yaml"
     model.write_text(MODEL, encoding="utf-8")
-    with Engine(model, tmp / "rentals.db") as engine:
+    with Engine(model, database_factory(request, request.param, tmp)()) as engine:
         yield engine
 
 
@@ -150,35 +150,25 @@ def test_model_lists_every_constraint_with_its_enforcement(api: httpx.Client) ->
     ]
 
 
-def _indexes(db: Path) -> dict[str, list[str]]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        names = [
-            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'Item'")
-        ]
-        return {n: [r[2] for r in conn.execute(f'PRAGMA index_info("{n}")')] for n in names}
-
-
 def test_yaml_indexes_are_created_and_used(rentals: Engine, api: httpx.Client) -> None:
-    indexes = _indexes(rentals.db)
+    indexes = rentals.database.indexes("Item")
     assert indexes["ix__Item__label"] == ["label"]
     assert indexes["ix__Item__stock__rating"] == ["stock", "rating"]
     assert indexes["uq__Item__sku"] == ["sku"]
-    with sqlite3.connect(f"file:{rentals.db}?mode=ro", uri=True) as conn:
-        plan = conn.execute('EXPLAIN QUERY PLAN SELECT * FROM "Item" WHERE "label" = ?', ("x",)).fetchall()
-    assert "ix__Item__label" in str(plan)
+    assert "ix__Item__label" in rentals.database.uses_index('SELECT * FROM "Item" WHERE "label" = \'x\'')
     assert api.get("/api/v1/items", params={"label": "ok"}).status_code == 200
 
 
-def test_indexes_follow_model_changes(tmp_path: Path) -> None:
+def test_indexes_follow_model_changes(tmp_path: Path, database: Backend) -> None:
     first = MODEL.split("  - name: Rental")[0]
     model = tmp_path / "m.yaml"
     model.write_text(first.replace("      - label\n      - [stock, rating]\n", "      - label\n"), encoding="utf-8")
-    db = tmp_path / "m.db"
+    db = database
     engine = Engine(model, db).start()
     with engine.client() as api:
         assert api.post("/api/v1/items", json={"sku": "k", "price": 1, "label": "kept"}).status_code == 201
     assert engine.stop() == 0
-    assert set(_indexes(db)) == {"ix__Item__label", "uq__Item__sku"}
+    assert set(db.indexes("Item")) == {"ix__Item__label", "uq__Item__sku"}
     model.write_text(
         first.replace("      - label\n      - [stock, rating]\n", "      - [stock, rating]\n"), encoding="utf-8"
     )
@@ -188,4 +178,4 @@ def test_indexes_follow_model_changes(tmp_path: Path) -> None:
             assert api.get("/api/v1/items").json()["items"][0]["label"] == "kept"
     finally:
         assert engine.stop() == 0
-    assert set(_indexes(db)) == {"ix__Item__stock__rating", "uq__Item__sku"}
+    assert set(db.indexes("Item")) == {"ix__Item__stock__rating", "uq__Item__sku"}

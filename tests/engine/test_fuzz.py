@@ -1,4 +1,4 @@
-"""Property-based fuzzing of a real engine process, driven by its own ``/openapi.json``.
+"""Property-based fuzzing of a real engine process on each backend, driven by its own ``/openapi.json``.
 
 Hypothesis builds requests from the document: every path and method it lists (and some it does
 not), bodies shaped like the write schemas with values of every JSON kind, including what JSON
@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from backends import BACKENDS, database_factory
 from engine_harness import SHOP_MODEL, Engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -47,9 +48,9 @@ def encode(value: Any) -> bytes:
     return json.dumps(value, allow_nan=True, ensure_ascii=True).encode()
 
 
-@pytest.fixture(scope="module")
-def fuzz_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    with Engine(SHOP_MODEL, tmp_path_factory.mktemp("fuzz") / "fuzz.db") as engine:
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzz_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    with Engine(SHOP_MODEL, database_factory(request, request.param, tmp_path_factory.mktemp("fuzz"))()) as engine:
         yield engine
 
 

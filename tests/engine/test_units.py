@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic_core import PydanticCustomError
 
+from pim_engine.database_url import DatabaseUrlError, parse, redact
 from pim_engine.json_body import MAX_JSON_DEPTH, BodyError, Refused, check_json_value, parse_body
 from pim_engine.model import Attribute, Entity, ModelError
 from pim_engine.schema import create_table_sql, quote, tables_for
@@ -24,9 +25,9 @@ def test_flags_override_environment() -> None:
         "PIM_ALLOW_DESTRUCTIVE_MIGRATION": "true",
         "PIM_LOG_LEVEL": "DEBUG",
     }
-    assert parse_settings([], env) == Settings("m.yaml", "/data/x.db", "0.0.0.0", 9000, True, "debug")
+    assert parse_settings([], env) == Settings("m.yaml", "sqlite:////data/x.db", "0.0.0.0", 9000, True, "debug")
     flags = parse_settings(["--port", "81", "--db", "y.db", "--host", "127.0.0.1"], env)
-    assert (flags.port, flags.db, flags.host) == (81, "y.db", "127.0.0.1")
+    assert (flags.port, flags.database_url, flags.host) == (81, "sqlite:///y.db", "127.0.0.1")
     assert parse_settings(
         ["--allow-destructive-migration"], {"PIM_MODEL": "m", "PIM_DB": "d"}
     ).allow_destructive_migration
@@ -36,7 +37,12 @@ def test_flags_override_environment() -> None:
     ("env", "culprit"),
     [
         ({"PIM_DB": "d"}, "PIM_MODEL"),
-        ({"PIM_MODEL": "m"}, "PIM_DB"),
+        ({"PIM_MODEL": "m"}, "PIM_DATABASE_URL or PIM_DB"),
+        ({"PIM_MODEL": "m", "PIM_DATABASE_URL": "mysql://x/y"}, "PIM_DATABASE_URL: .*'mysql' is not supported"),
+        ({"PIM_MODEL": "m", "PIM_DATABASE_URL": "postgresql:///db"}, "names no host"),
+        ({"PIM_MODEL": "m", "PIM_DATABASE_URL_FILE": "/nonexistent/uri"}, "PIM_DATABASE_URL_FILE: cannot read"),
+        ({"PIM_MODEL": "m", "PIM_DB": "d", "PIM_POOL_SIZE": "0"}, "PIM_POOL_SIZE"),
+        ({"PIM_MODEL": "m", "PIM_DB": "d", "PIM_POOL_SIZE": "ten"}, "PIM_POOL_SIZE"),
         ({"PIM_MODEL": "m", "PIM_DB": "d", "PIM_PORT": "http"}, "port"),
         (
             {"PIM_MODEL": "m", "PIM_DB": "d", "PIM_ALLOW_DESTRUCTIVE_MIGRATION": "maybe"},
@@ -140,3 +146,51 @@ def test_json_attribute_values_are_checked_for_depth_and_refusals() -> None:
     assert check_json_value([[1, 2], {"a": [3]}]) == [[1, 2], {"a": [3]}]
     with pytest.raises(PydanticCustomError, match="NaN"):
         check_json_value({"x": [1, parse_body(b"[NaN]")[0]]})
+
+
+def test_database_url_sources_in_order(tmp_path) -> None:
+    secret = tmp_path / "uri"
+    secret.write_text("postgresql://app:s3cr%40t@db-rw.shop.svc:5432/app\n")
+    base = {"PIM_MODEL": "m", "PIM_DB": "/data/pim.db"}
+    assert parse_settings([], base).database_url == "sqlite:////data/pim.db"
+    from_file = {**base, "PIM_DATABASE_URL_FILE": str(secret)}
+    assert parse_settings([], from_file).database_url == "postgresql://app:s3cr%40t@db-rw.shop.svc:5432/app"
+    from_env = {**from_file, "PIM_DATABASE_URL": "postgres://u@h/d", "PIM_POOL_SIZE": "4"}
+    assert parse_settings([], from_env).database_url == "postgres://u@h/d"
+    assert parse_settings([], from_env).pool_size == 4
+    assert parse_settings(["--db", "x.db"], from_env).database_url == "sqlite:///x.db"
+    assert parse_settings(["--database-url", "sqlite:////abs.db", "--pool-size", "3"], from_env).pool_size == 3
+    with pytest.raises(SettingsError, match="not both"):
+        parse_settings(["--db", "x.db", "--database-url", "sqlite:///y.db"], base)
+
+
+def test_database_urls_as_operators_secrets_hold_them() -> None:
+    cnpg = parse("postgresql://app:p%40ss@orders-db-rw.shop:5432/app")
+    assert (cnpg.kind, cnpg.dsn, cnpg.connect_timeout) == (
+        "postgresql",
+        "postgresql://app:p%40ss@orders-db-rw.shop:5432/app",
+        5.0,
+    )
+    crunchy = parse("postgres://orders:x@orders-primary.shop.svc:5432/orders?sslmode=require&connect_timeout=10")
+    assert crunchy.dsn == "postgresql://orders:x@orders-primary.shop.svc:5432/orders?sslmode=require"
+    assert crunchy.connect_timeout == 10.0
+    assert parse("postgresql://u:p@h1:5432,h2:5432/db?target_session_attrs=read-write&keepalives=1").dsn == (
+        "postgresql://u:p@h1:5432,h2:5432/db?target_session_attrs=read-write"
+    )
+    assert parse("sqlite:///rel/x.db").path == "rel/x.db"
+    assert parse("sqlite:////abs/x.db").path == "/abs/x.db"
+    for bad in ("sqlite://", "sqlite:///", "x.db", "mysql://h/d", "postgresql://u:p@h/d?connect_timeout=soon"):
+        with pytest.raises(DatabaseUrlError):
+            parse(bad)
+
+
+def test_passwords_never_show() -> None:
+    assert (
+        redact("postgresql://app:s3cr3t@h:5432/app?sslmode=require")
+        == "postgresql://app:***@h:5432/app?sslmode=require"
+    )
+    assert redact("postgresql://app@h/app") == "postgresql://app@h/app"
+    assert "s3cr3t" not in str(parse("postgresql://app:s3cr3t@h/app"))
+    with pytest.raises(DatabaseUrlError) as err:
+        parse("postgresql://app:s3cr3t@h/app?connect_timeout=x")
+    assert "s3cr3t" not in str(err.value)

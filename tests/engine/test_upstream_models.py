@@ -1,4 +1,4 @@
-"""Every upstream model file maps onto a database and serves each of its collections.
+"""Every upstream model file maps onto a database of each backend and serves each of its collections.
 
 In-process (ASGI, no uvicorn) on purpose: what is checked here is the model-to-SQLite mapping for
 many models at once; the HTTP server itself is exercised by the process-level tests, and starting
@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from backends import NewDatabase, PostgresBackend, SqliteBackend
 
 from pim_engine.app import create_app
 from pim_engine.loader import load_model
@@ -29,11 +30,15 @@ def upstream_models() -> list[Path]:
     return sorted(p for p in UPSTREAM.iterdir() if p.suffix in (".md", ".yaml", ".yml"))
 
 
-async def check(path: Path, db: Path) -> None:
+async def check(path: Path, database: SqliteBackend | PostgresBackend) -> None:
     model = load_model(path)
-    app = create_app(model, str(db))
+    app = create_app(model, str(database.path) if isinstance(database, SqliteBackend) else database.url)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://engine") as api:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://engine") as api,
+        ):
+            assert (await api.get("/ready")).status_code == 200
             paths = (await api.get("/openapi.json")).json()["paths"]
             for entity in model.entities:
                 collection = f"/api/v1/{quote(entity.collection)}"
@@ -42,11 +47,11 @@ async def check(path: Path, db: Path) -> None:
                 assert listing.json()["total"] == 0
                 assert collection in paths
     finally:
-        app.state.database.close()
+        await app.state.database.stop()
 
 
-def test_every_upstream_model_is_served(tmp_path: Path) -> None:
+def test_every_upstream_model_is_served(new_database: NewDatabase) -> None:
     models = upstream_models()
     assert models, f"no model files in {UPSTREAM}"
-    for i, path in enumerate(models):
-        asyncio.run(check(path, tmp_path / f"{i}.db"))
+    for path in models:
+        asyncio.run(check(path, new_database()))

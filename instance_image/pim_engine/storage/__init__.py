@@ -4,7 +4,7 @@ The routes hand validated Python values (``Decimal``, ``date``, ``bool``, parsed
 ``EntityStore`` and get back items ready to serialize as JSON (decimals and dates as strings), so a
 backend decides alone how values are stored. Failures are the exceptions below, never a driver's
 own, so the routes map them to status codes the same way for every backend. ``sqlite.py`` is the
-embedded backend; a PostgreSQL one implements the same two protocols.
+embedded backend, ``postgres.py`` the shared one; ``open_database`` picks one from a database URL.
 """
 
 from __future__ import annotations
@@ -56,7 +56,25 @@ class RuleViolation(StorageError):
 
 
 class Unavailable(StorageError):
-    """The database cannot take the request now (full disk, locked file, lost connection)."""
+    """The database cannot take the request now (locked file, lost connection): 503."""
+
+
+class StorageFull(Unavailable):
+    """The database's storage is full: writes fail until space is freed, reads go on (507)."""
+
+
+#: ``/ready`` reasons the operator reads (keep the strings: they are its DatabaseReady reasons).
+UNREACHABLE = "Unreachable"
+MIGRATION_REFUSED = "MigrationRefused"
+UNAVAILABLE = "Unavailable"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why the database cannot serve: a reason from the constants above and a readable detail."""
+
+    reason: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -86,12 +104,18 @@ class EntityStore(Protocol):
 
 
 class Database(Protocol):
-    """One instance's database: a store per entity, readiness, row counts for metrics."""
+    """One instance's database: a store per entity, readiness, row counts for metrics.
+
+    ``start`` and ``stop`` run in the app's lifespan; ``start`` never fails for a database that
+    cannot be reached (the app serves ``/health`` and says why it is not ready instead).
+    """
 
     stores: Mapping[str, EntityStore]
 
     def row_counts(self) -> Mapping[str, int]: ...
 
-    async def check_ready(self) -> str | None: ...
+    async def check_ready(self) -> Problem | None: ...
 
-    def close(self) -> None: ...
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import sqlite3
 import threading
 import time
@@ -31,11 +32,14 @@ from typing import Any, TypeVar
 from pim_engine.loader.constraints import Rule
 from pim_engine.schema import Table, quote
 from pim_engine.storage import (
+    UNAVAILABLE,
     Item,
     ListQuery,
     MissingReference,
+    Problem,
     RuleViolation,
     StillReferenced,
+    StorageFull,
     Unavailable,
     UniqueViolation,
 )
@@ -325,7 +329,7 @@ class SqliteDatabase:
         self._wake = threading.Event()
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pim-checkpoint", daemon=True)
         self._ready_at = 0.0
-        self._ready_error: str | None = "not checked yet"
+        self._ready_error: Problem | None = Problem(UNAVAILABLE, "not checked yet")
         key_types = {name: t.key.attribute.type for name, t in tables.items()}
         self.stores: dict[str, SqliteEntityStore] = {
             name: SqliteEntityStore(self, t, key_types, (rules or {}).get(name, ())) for name, t in tables.items()
@@ -360,7 +364,7 @@ class SqliteDatabase:
             conn = self.conn
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise _unavailable(err) from None
+            raise _unavailable(err, self.path) from None
 
     def write(self, fn: Callable[..., T], *args: Any) -> T:
         """``inline`` for a statement that writes: counts it towards the next checkpoint."""
@@ -379,7 +383,7 @@ class SqliteDatabase:
         try:
             return fn(self._worker_conn, *args)
         except sqlite3.OperationalError as err:
-            raise _unavailable(err) from None
+            raise _unavailable(err, self.path) from None
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL into the database file in the background; PASSIVE never blocks the writer."""
@@ -400,17 +404,28 @@ class SqliteDatabase:
         finally:
             conn.close()
 
-    async def check_ready(self, max_age: float = 1.0) -> str | None:
-        """``None`` when a write transaction can start now, else the reason; cached for ``max_age`` s."""
+    async def check_ready(self, max_age: float = 1.0) -> Problem | None:
+        """``None`` when a write transaction can start now, else why not; cached for ``max_age`` s.
+
+        A full disk is not a reason: reads go on, and writes answer 507 until space is freed.
+        """
         if time.monotonic() - self._ready_at < max_age:
             return self._ready_error
         try:
             self.inline(_probe_write)
             error = None
+        except StorageFull:
+            error = None
         except (Unavailable, sqlite3.Error, RuntimeError) as err:
-            error = f"database not writable: {err}"
+            error = Problem(UNAVAILABLE, f"database not writable: {err}")
         self._ready_at, self._ready_error = time.monotonic(), error
         return error
+
+    async def start(self) -> None:
+        """Nothing to wait for: the file was opened and migrated before the app was built."""
+
+    async def stop(self) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop the threads, checkpoint the WAL into the main file and close; idempotent."""
@@ -431,13 +446,22 @@ class SqliteDatabase:
             conn.close()
 
 
-def _unavailable(err: sqlite3.Error) -> Unavailable:
+def _unavailable(err: sqlite3.Error, path: str) -> Unavailable:
+    """The failure as the API reports it: a full disk (507) or a database that cannot serve now (503)."""
     text = str(err)
-    if "full" in text:
-        return Unavailable(f"database full: {text}")
+    if "full" in text or ("I/O" in text and _no_space_left(path)):
+        return StorageFull(f"storage full: no space left for the database, writes fail until space is freed ({text})")
     if "locked" in text or "busy" in text:
         return Unavailable(f"database busy (another process holds it): {text}")
     return Unavailable(f"database unavailable: {text}")
+
+
+def _no_space_left(path: str) -> bool:
+    try:
+        stat = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < 64 * 1024
 
 
 def _fetch_one(conn: sqlite3.Connection, sql: str, key: Any) -> Sequence[Any] | None:
