@@ -6,6 +6,7 @@ PKGS=(
   docker.io containerd runc containernetworking-plugins debootstrap  # the real node and images
   prometheus  # e2e scraping and promtool
   chromium chromium-driver fonts-dejavu-core  # the console's browser tests (Debian's browser, its driver)
+  postgresql  # the engine tests' real PostgreSQL server (initdb/pg_ctl in a temp dir)
 )
 missing=()
 for p in "${PKGS[@]}"; do

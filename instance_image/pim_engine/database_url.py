@@ -103,7 +103,7 @@ def _postgres(url: str) -> DatabaseUrl:
                 raise DatabaseUrlError(f"connect_timeout must be a number of seconds, not {value!r}") from None
             if timeout <= 0:  # libpq: 0 means wait forever; a probe must not hang, keep the default
                 timeout = DEFAULT_CONNECT_TIMEOUT
-        elif key == "fallback_application_name":
+        elif key == "application_name" or (key == "fallback_application_name" and application_name is None):
             application_name = value
         elif key not in _LIBPQ_ONLY:
             kept.append((key, value))

@@ -1,11 +1,13 @@
-"""The REST API of a real engine process over a real SQLite file (one server for the module)."""
+"""The REST API of a real engine process, over SQLite and over PostgreSQL (one server per backend)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
 import subprocess
+import threading
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from engine_harness import SHOP_MODEL
+from engine_harness import SHOP_MODEL, Engine
 
 from pim_engine.loader import load_model
 
@@ -186,6 +188,27 @@ def test_unique_violation_is_409_naming_the_field(api: httpx.Client) -> None:
     clash = api.patch(f"/api/v1/customers/{other['id']}", json={"email": customer["email"]})
     assert clash.status_code == 409
     assert "email" in clash.json()["detail"][0]["msg"]
+
+
+def test_twenty_clients_racing_for_one_unique_value_get_one_201(shop_engine: Engine) -> None:
+    email = f"{uuid.uuid4().hex}@example.org"
+    start = threading.Barrier(20)
+
+    def claim(n: int) -> httpx.Response:
+        with shop_engine.client() as client:
+            start.wait()
+            return client.post("/api/v1/customers", json={"name": f"racer{n}", "email": email})
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(claim, range(20)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 19, [
+        a.text for a in answers if a.status_code == 503
+    ]
+    for answer in answers:
+        if answer.status_code == 409:
+            assert answer.json()["detail"][0]["loc"] == ["body", "email"]
+    with shop_engine.client() as client:
+        assert client.get("/api/v1/customers", params={"email": email}).json()["total"] == 1
 
 
 def test_reference_must_exist(api: httpx.Client) -> None:

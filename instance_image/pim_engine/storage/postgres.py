@@ -55,6 +55,8 @@ READY_TIMEOUT = 2.0
 FAIL_FAST = 1.0
 #: Pauses between attempts to reach a database that was not there at start.
 RETRY_PAUSES = (0.5, 1.0, 2.0, 5.0)
+#: A statement rolled back by a deadlock or serialization failure is run again up to this many times.
+TRANSIENT_RETRIES = 3
 #: Row counts for ``pim_entity_rows`` are read again this often (other replicas write too).
 COUNT_INTERVAL = 15.0
 
@@ -238,8 +240,16 @@ class PostgresDatabase:
         if failed_at is not None and time.monotonic() - failed_at < FAIL_FAST:
             raise Unavailable(f"database unreachable: {self._ready_problem.detail if self._ready_problem else ''}")
         try:
-            async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
-                result = await fn(conn, *args)
+            for attempt in range(TRANSIENT_RETRIES):
+                try:
+                    async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+                        result = await fn(conn, *args)
+                    break
+                except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+                    # Writers racing for one unique text value can deadlock on its hash exclusion
+                    # constraint; the statement was rolled back, and run again it meets the winner.
+                    if attempt == TRANSIENT_RETRIES - 1:
+                        raise
             if failed_at is not None:
                 self._failed_at = None
             return result
