@@ -20,12 +20,19 @@ throughput; with the load averages. Also measured for the engine: cold start (pr
 first 200 from ``/ready``, wall clock and CPU) and resident memory after at least 10k requests.
 
     .venv/bin/python bench/engine_bench.py [--requests 2000] [--rounds 7] [--concurrency 16] [--no-pocketbase]
+
+With ``--backend postgresql`` the engine runs on PostgreSQL (``--database-url``) against
+``bench/baseline_pg_app.py`` (FastAPI + asyncpg), both on one throwaway PostgreSQL server
+(``tests/support/postgres.py``: Debian's binaries, pinned to the load generator's core, commits
+acknowledged before the WAL reaches the disk as with SQLite's ``synchronous=NORMAL``), each on a
+database of its own; PocketBase stays out.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -138,20 +145,24 @@ def _rest(name: str, proc: subprocess.Popen, port: int, cold: float) -> Server:
     )
 
 
-def start_engine(db: Path) -> Server:
+def start_engine(db: Path | str) -> Server:
+    """The engine over an SQLite file (a path) or a PostgreSQL database (a URL)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "pim_engine.serve", "--model", str(MODEL), "--db", str(db)]
+    where = ["--database-url", db] if isinstance(db, str) else ["--db", str(db)]
+    cmd = [sys.executable, "-m", "pim_engine.serve", "--model", str(MODEL), *where]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(pinned(cmd), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return _rest("engine", proc, port, _wait("engine", proc, port, "/ready", t0))
 
 
-def start_baseline(db: Path) -> Server:
+def start_baseline(db: Path | str) -> Server:
+    """FastAPI + sqlite3 over a file (a path), or FastAPI + asyncpg over a PostgreSQL database (a URL)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1", "--port", str(port)]
+    app = "bench.baseline_pg_app:app" if isinstance(db, str) else "bench.baseline_app:app"
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log", "--http", "auto", "--loop", "auto"]
-    env = {**os.environ, "BASELINE_DB": str(db)}
+    env = {**os.environ, "BASELINE_PG_URL" if isinstance(db, str) else "BASELINE_DB": str(db)}
     t0 = time.perf_counter()
     proc = subprocess.Popen(pinned(cmd), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return _rest("baseline", proc, port, _wait("baseline", proc, port, "/ready", t0))
@@ -271,16 +282,16 @@ def seed(server: Server) -> None:
 # --- main ----------------------------------------------------------------------------------------
 
 
-def cold_starts(tmp: Path, times: int) -> dict:
+def cold_starts(new_db: Callable[[str], Path | str], times: int) -> dict:
     """Spawn to the first 200 from /ready (wall clock), and the CPU the process used to get there."""
     out: dict[str, list[float]] = {k: [] for k in ("engine_fresh_db", "engine_existing_db", "baseline")}
     cpu: dict[str, list[float]] = {k: [] for k in out}
     for i in range(times):
-        db = tmp / f"cold-{i}.db"
+        db = new_db(f"cold{i}")
         for key, start in (
             ("engine_fresh_db", lambda db=db: start_engine(db)),
             ("engine_existing_db", lambda db=db: start_engine(db)),
-            ("baseline", lambda i=i: start_baseline(tmp / f"cold-base-{i}.db")),
+            ("baseline", lambda i=i: start_baseline(new_db(f"coldbase{i}"))),
         ):
             server = start()
             out[key].append(server.cold_start)
@@ -321,6 +332,7 @@ def main() -> None:
         help="load generator: wrk (C; the default when installed) or the built-in Python client",
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="length of a wrk round")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "python")
     global NICE
@@ -332,11 +344,20 @@ def main() -> None:
     load_before = loadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
-    with tempfile.TemporaryDirectory() as tmp_name:
+    with tempfile.TemporaryDirectory() as tmp_name, contextlib.ExitStack() as stack:
         tmp = Path(tmp_name)
-        cold = cold_starts(tmp, args.cold_starts)
-        servers = {"engine": start_engine(tmp / "engine.db"), "baseline": start_baseline(tmp / "baseline.db")}
-        if not args.no_pocketbase:
+        new_db: Callable[[str], Path | str] = lambda name: tmp / f"{name}.db"  # noqa: E731
+        if args.backend == "postgresql":
+            sys.path.insert(0, str(ROOT / "tests"))
+            from support.postgres import PostgresServer
+
+            pg = stack.enter_context(
+                PostgresServer(settings={"fsync": "on", "full_page_writes": "on"}, cpus=str(CLIENT_CPU))
+            )
+            new_db = lambda name: pg.url(pg.create_database(name))  # noqa: E731
+        cold = cold_starts(new_db, args.cold_starts)
+        servers = {"engine": start_engine(new_db("engine")), "baseline": start_baseline(new_db("baseline"))}
+        if not args.no_pocketbase and args.backend == "sqlite":
             binary = Path(
                 subprocess.run([str(ROOT / "bench" / "pocketbase.sh")], check=True, capture_output=True, text=True)
                 .stdout.strip()

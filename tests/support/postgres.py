@@ -59,7 +59,9 @@ def bin_dir() -> Path:
 class PostgresServer:
     """One throwaway server; ``start`` and ``stop`` may be called again (the data directory stays)."""
 
-    def __init__(self, directory: Path | None = None, *, settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, directory: Path | None = None, *, settings: dict[str, str] | None = None, cpus: str | None = None
+    ) -> None:
         self.bin = bin_dir()
         self.dir = directory or Path(tempfile.mkdtemp(prefix="pim-pg-"))
         self.data = self.dir / "data"
@@ -76,10 +78,14 @@ class PostgresServer:
             **(settings or {}),
         }
         self.run_as = _server_user()
+        #: Pin the server (and every backend it forks) to these CPUs (``taskset -c``); benchmarks do.
+        self.cpus = cpus
 
     # --- running commands as the server's user -----------------------------------------------
 
     def _as_server_user(self, cmd: list[str]) -> list[str]:
+        if self.cpus is not None and shutil.which("taskset"):
+            cmd = ["taskset", "-c", self.cpus, *cmd]
         if self.run_as is None:
             return cmd
         user = self.run_as

@@ -39,14 +39,13 @@ from pim_engine.storage import (
     Unavailable,
 )
 from pim_engine.storage.postgres_migrate import Outcome, migrate
+from pim_engine.storage.postgres_pool import ConnectionPool
 from pim_engine.storage.postgres_schema import check_names, constraint_fields
 from pim_engine.storage.postgres_store import PostgresEntityStore
 
 T = TypeVar("T")
 
 DEFAULT_POOL_SIZE = 10
-#: Longest wait for a pooled connection before a request answers 503.
-ACQUIRE_TIMEOUT = 10.0
 #: Longest a request's statement may run.
 STATEMENT_TIMEOUT = 30.0
 #: Longest ``/ready`` waits for the database's answer.
@@ -107,7 +106,7 @@ class PostgresDatabase:
         }
         self.counts: dict[str, int] = dict.fromkeys(tables, 0)
         self.outcome: Outcome | None = None
-        self._pool: asyncpg.Pool | None = None
+        self._pool: ConnectionPool | None = None
         self._problem: Problem | None = Problem(UNREACHABLE, "not connected yet")
         self._ready_at = 0.0
         self._ready_problem: Problem | None = None
@@ -124,6 +123,9 @@ class PostgresDatabase:
         """One connection outside the pool (migrations: no statement timeout, they may wait on the lock)."""
         return await asyncpg.connect(**self._connect_args(), command_timeout=None)
 
+    async def _pooled_connection(self) -> asyncpg.Connection:
+        return await asyncpg.connect(**self._connect_args(), command_timeout=STATEMENT_TIMEOUT)
+
     async def migrate(self) -> Outcome:
         conn = await self.connect()
         try:
@@ -134,13 +136,8 @@ class PostgresDatabase:
 
     async def _open(self) -> None:
         self.outcome = await self.migrate()
-        pool = await asyncpg.create_pool(
-            **self._connect_args(),
-            min_size=1,
-            max_size=self.pool_size,
-            command_timeout=STATEMENT_TIMEOUT,
-            max_inactive_connection_lifetime=60.0,
-        )
+        pool = ConnectionPool(self._pooled_connection, self.pool_size)
+        pool.release(await pool.acquire())  # one connection now: the database answers
         self._pool, self._problem, self._ready_at = pool, None, 0.0
         await self._count_rows()
         self._tasks.append(asyncio.create_task(self._count_loop(), name="pim-row-counts"))
@@ -241,15 +238,23 @@ class PostgresDatabase:
             raise Unavailable(f"database unreachable: {self._ready_problem.detail if self._ready_problem else ''}")
         try:
             for attempt in range(TRANSIENT_RETRIES):
+                conn = await pool.acquire()
+                broken = True
                 try:
-                    async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
-                        result = await fn(conn, *args)
+                    result = await fn(conn, *args)
+                    broken = False
                     break
                 except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
                     # Writers racing for one unique text value can deadlock on its hash exclusion
                     # constraint; the statement was rolled back, and run again it meets the winner.
+                    broken = False
                     if attempt == TRANSIENT_RETRIES - 1:
                         raise
+                except (asyncpg.PostgresError, StorageError):
+                    broken = False  # the server answered (or a rule refused): the connection is fine
+                    raise
+                finally:
+                    pool.release(conn, broken=broken)
             if failed_at is not None:
                 self._failed_at = None
             return result
@@ -260,7 +265,7 @@ class PostgresDatabase:
                 f"storage full: the database has no space left, writes fail until space is freed ({err})"
             ) from None
         except asyncpg.ReadOnlySQLTransactionError:
-            pool.expire_connections()  # a standby after a failover: reconnect to the new primary
+            pool.expire()  # a standby after a failover: reconnect to the new primary
             raise Unavailable("database is read-only now (a failover in progress?); try again") from None
         except UNREACHABLE_ERRORS as err:
             self._ready_at, self._failed_at = 0.0, time.monotonic()
