@@ -16,7 +16,8 @@ import threading
 from decimal import Decimal
 
 from fastapi import FastAPI, HTTPException, Query
-from pydantic import BaseModel, Field
+
+from bench.baseline_models import ItemIn, ItemOut, ItemPage
 
 DB_PATH = os.environ.get("BASELINE_DB", "baseline.db")
 
@@ -38,24 +39,6 @@ db().execute(
     "CREATE TABLE IF NOT EXISTS item (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
     "quantity INTEGER NOT NULL, price TEXT NOT NULL, active INTEGER NOT NULL)"
 )
-
-
-class ItemIn(BaseModel):
-    name: str = Field(max_length=100)
-    quantity: int
-    price: Decimal
-    active: bool = True
-
-
-class ItemOut(ItemIn):
-    id: int
-
-
-class ItemPage(BaseModel):
-    items: list[ItemOut]
-    total: int
-    skip: int
-    limit: int
 
 
 app = FastAPI(title="baseline")

@@ -12,33 +12,15 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from decimal import Decimal
 
 import asyncpg
 from fastapi import FastAPI, HTTPException, Query
-from pydantic import BaseModel, Field
+
+from bench.baseline_models import ItemIn, ItemOut, ItemPage
 
 URL = os.environ.get("BASELINE_PG_URL", "postgresql://localhost/baseline")
 POOL_SIZE = 10
 COLUMNS = "id, name, quantity, price, active"
-
-
-class ItemIn(BaseModel):
-    name: str = Field(max_length=100)
-    quantity: int
-    price: Decimal
-    active: bool = True
-
-
-class ItemOut(ItemIn):
-    id: int
-
-
-class ItemPage(BaseModel):
-    items: list[ItemOut]
-    total: int
-    skip: int
-    limit: int
 
 
 pool: asyncpg.Pool

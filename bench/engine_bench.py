@@ -23,9 +23,11 @@ first 200 from ``/ready``, wall clock and CPU) and resident memory after at leas
 
 With ``--backend postgresql`` the engine runs on PostgreSQL (``--database-url``) against
 ``bench/baseline_pg_app.py`` (FastAPI + asyncpg), both on one throwaway PostgreSQL server
-(``tests/support/postgres.py``: Debian's binaries, pinned to the load generator's core, commits
-acknowledged before the WAL reaches the disk as with SQLite's ``synchronous=NORMAL``), each on a
-database of its own; PocketBase stays out.
+(``tests/support/postgres.py``: Debian's binaries, commits acknowledged before the WAL reaches the
+disk as with SQLite's ``synchronous=NORMAL``), each on a database of its own; PocketBase stays out.
+The server is pinned to the servers' core: an app and the database work it causes share one core,
+the load generator has the other. Also reported: the database's CPU time per request (postmaster
+and backends), and the sum of both, which is what a request costs the system under test.
 """
 
 from __future__ import annotations
@@ -347,14 +349,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name, contextlib.ExitStack() as stack:
         tmp = Path(tmp_name)
         new_db: Callable[[str], Path | str] = lambda name: tmp / f"{name}.db"  # noqa: E731
+        db_cpu: Callable[[], float] = lambda: 0.0  # noqa: E731
         if args.backend == "postgresql":
             sys.path.insert(0, str(ROOT / "tests"))
             from support.postgres import PostgresServer
 
             pg = stack.enter_context(
-                PostgresServer(settings={"fsync": "on", "full_page_writes": "on"}, cpus=str(CLIENT_CPU))
+                PostgresServer(settings={"fsync": "on", "full_page_writes": "on"}, cpus=SERVER_CPU)
             )
             new_db = lambda name: pg.url(pg.create_database(name))  # noqa: E731
+            db_cpu = pg.cpu_seconds
         cold = cold_starts(new_db, args.cold_starts)
         servers = {"engine": start_engine(new_db("engine")), "baseline": start_baseline(new_db("baseline"))}
         if not args.no_pocketbase and args.backend == "sqlite":
@@ -374,13 +378,14 @@ def main() -> None:
             rounds: dict[str, list[dict]] = {name: [] for name in servers}
             for r in range(args.rounds):
                 for name, server in servers.items():
-                    cpu_before = server.cpu_seconds()
+                    cpu_before, db_before = server.cpu_seconds(), db_cpu()
                     requests = workload(server, args.requests, 100 + r)
                     if client == "wrk":
                         result = drive_wrk(name, server.port, requests, args.concurrency, args.seconds, tmp)
                     else:
                         result = asyncio.run(drive(server.port, requests, args.concurrency))
                     result["cpu_us_per_request"] = (server.cpu_seconds() - cpu_before) / result["requests"] * 1e6
+                    result["db_cpu_us_per_request"] = (db_cpu() - db_before) / result["requests"] * 1e6
                     served[name] += result["requests"]
                     rounds[name].append(result)
             extra = max(0, 10_000 - served["engine"])
@@ -396,6 +401,11 @@ def main() -> None:
 
     medians = {name: median_round(rs) for name, rs in rounds.items()}
     cpu_per_request = {name: statistics.median(r["cpu_us_per_request"] for r in rs) for name, rs in rounds.items()}
+    db_cpu_per_request = {n: statistics.median(r["db_cpu_us_per_request"] for r in rs) for n, rs in rounds.items()}
+    total_cpu = {
+        n: statistics.median(r["cpu_us_per_request"] + r["db_cpu_us_per_request"] for r in rs)
+        for n, rs in rounds.items()
+    }
     engine = medians["engine"]
     report = {
         "started": started,
@@ -415,6 +425,8 @@ def main() -> None:
         },
         "cpu_us_per_request": cpu_per_request,
         "cpu_ratios": {n: cpu_per_request[n] / cpu_per_request["engine"] for n in medians if n != "engine"},
+        "db_cpu_us_per_request": db_cpu_per_request,
+        "app_plus_db_cpu_us_per_request": total_cpu,
         "cold_start_s": {k: statistics.median(v) for k, v in cold["wall"].items()},
         "cold_start_cpu_s": {k: statistics.median(v) for k, v in cold["cpu"].items()},
         "cold_start_all_s": cold,
@@ -429,7 +441,7 @@ def main() -> None:
     )
     print(
         f"{'server':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failures':>8} {'engine/x':>9}"
-        f" {'CPU us/req':>11} {'x/engine CPU':>13}"
+        f" {'CPU us/req':>11} {'x/engine CPU':>13} {'DB CPU us/req':>14} {'app+DB x/engine':>16}"
     )
     for name, res in medians.items():
         ratio = engine["rps"] / res["rps"]
@@ -437,7 +449,8 @@ def main() -> None:
         ratio = report["paired_ratios"].get(name, 1.0)
         print(
             f"{name:18} {res['rps']:8.0f} {res['p50_ms']:8.2f} {res['p99_ms']:8.2f} {res['failures']:8} {ratio:8.2f}x"
-            f" {cpu:11.0f} {cpu / cpu_per_request['engine']:12.2f}x"
+            f" {cpu:11.0f} {cpu / cpu_per_request['engine']:12.2f}x {db_cpu_per_request[name]:14.0f}"
+            f" {total_cpu[name] / total_cpu['engine']:15.2f}x"
         )
     cs, cc = report["cold_start_s"], report["cold_start_cpu_s"]
     print(

@@ -9,6 +9,10 @@ engine) with a pool of ``--pool`` connections and ``--concurrency`` tasks:
 * ``list``: the count and a page of 20 in one statement (a list page, as the engine sends it);
 * ``update``: ``UPDATE ... SET quantity WHERE key RETURNING`` every column (a patch).
 
+Drivers: asyncpg with ``asyncpg.Pool`` (its defaults: a reset query when a connection goes back),
+asyncpg through the engine's own pool, psycopg 3 async with ``psycopg_pool`` (prepared statements,
+autocommit), SQLAlchemy 2 Core async on asyncpg (autocommit).
+
 Reported per driver and statement: the client process's CPU time per statement (user + system:
 what the engine's single core pays, and what decides its throughput) and statements per second
 (wall clock; the server shares the machine). Drivers alternate within each round; the median of
@@ -84,6 +88,25 @@ async def _asyncpg(url: str, pool_size: int) -> tuple[Runner, Callable[[], Await
     return run, pool.close
 
 
+async def _asyncpg_engine_pool(url: str, pool_size: int) -> tuple[Runner, Callable[[], Awaitable[None]]]:
+    """asyncpg through the engine's own pool (``pim_engine/storage/postgres_pool.py``)."""
+    import asyncpg
+
+    from pim_engine.storage.postgres_pool import ConnectionPool
+
+    pool = ConnectionPool(lambda: asyncpg.connect(url), pool_size)
+    sqls = {"insert": INSERT, "get": GET, "list": LIST, "update": UPDATE}
+
+    async def run(kind: str, args: tuple) -> object:
+        conn = await pool.acquire()
+        try:
+            return await conn.fetch(sqls[kind], *args)
+        finally:
+            pool.release(conn)
+
+    return run, pool.close
+
+
 async def _psycopg_pool(url: str, pool_size: int) -> tuple[Runner, Callable[[], Awaitable[None]]]:
     from psycopg_pool import AsyncConnectionPool
 
@@ -122,7 +145,12 @@ async def _sqlalchemy(url: str, pool_size: int) -> tuple[Runner, Callable[[], Aw
     return run, engine.dispose
 
 
-DRIVERS = {"asyncpg": _asyncpg, "psycopg": _psycopg_pool, "sqlalchemy": _sqlalchemy}
+DRIVERS = {
+    "asyncpg": _asyncpg,
+    "asyncpg+engine-pool": _asyncpg_engine_pool,
+    "psycopg": _psycopg_pool,
+    "sqlalchemy": _sqlalchemy,
+}
 
 
 async def measure(driver: str, url: str, kind: str, ops: int, pool: int, concurrency: int, seed: int) -> dict:
@@ -182,11 +210,11 @@ def main() -> None:
     }
     print(json.dumps({"load_avg_1_5_15": [load_before, load_after], "args": vars(args), "median": summary}, indent=2))
     print(f"\nload average (1/5/15 min): {load_before} before, {load_after} after")
-    print(f"{'driver':12} {'statement':9} {'CPU us/stmt':>12} {'stmts/s':>9} {'CPU vs asyncpg':>15}")
+    print(f"{'driver':20} {'statement':9} {'CPU us/stmt':>12} {'stmts/s':>9} {'CPU vs asyncpg':>15}")
     for driver, kinds in summary.items():
         for kind, m in kinds.items():
             ratio = m["cpu_us"] / summary["asyncpg"][kind]["cpu_us"]
-            print(f"{driver:12} {kind:9} {m['cpu_us']:12.0f} {m['per_s']:9.0f} {ratio:14.2f}x")
+            print(f"{driver:20} {kind:9} {m['cpu_us']:12.0f} {m['per_s']:9.0f} {ratio:14.2f}x")
 
 
 if __name__ == "__main__":

@@ -40,12 +40,11 @@ from pim_engine.json_body import check_json_value
 from pim_engine.loader.constraints import Rule
 from pim_engine.model import ModelError
 from pim_engine.schema import Column, Table
+from pim_engine.storage.values import NOW_WORDS
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: Longest decimal accepted, in digits.
 MAX_DECIMAL_DIGITS = 100
-#: Defaults of temporal attributes that mean "at the time of the write" (as the loader keeps them).
-NOW_WORDS = frozenset({"now", "today", "current_timestamp", "current_date", "current_time", "now()"})
 _COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NOW: dict[str, Callable[[], Any]] = {
     "datetime": lambda: datetime.now(UTC),

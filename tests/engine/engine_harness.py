@@ -20,6 +20,28 @@ SHOP_MODEL = FIXTURES / "shop.yaml"
 START_DEADLINE = 20.0
 
 
+#: A small model with a reference, for lifecycle and migration tests.
+LIBRARY_MODEL = """\
+domain: library
+version: 1.0.0
+entities:
+  - name: Author
+    attributes:
+      name: {type: string, required: true}
+  - name: Book
+    attributes:
+      title: {type: string, required: true}
+      author: {type: reference, reference: Author, required: false}
+      pages: {type: integer, required: false}
+"""
+
+
+def write_model(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,27 +6,10 @@ import socket
 from pathlib import Path
 
 from backends import Backend
-from engine_harness import Engine
+from engine_harness import LIBRARY_MODEL, Engine, write_model
 
-BASE = """\
-domain: library
-version: 1.0.0
-entities:
-  - name: Author
-    attributes:
-      name: {type: string, required: true}
-  - name: Book
-    attributes:
-      title: {type: string, required: true}
-      author: {type: reference, reference: Author, required: false}
-      pages: {type: integer, required: false}
-"""
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+BASE = LIBRARY_MODEL
+write = write_model
 
 
 def seed(engine: Engine) -> dict:

@@ -12,24 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 from backends import PostgresBackend
-from engine_harness import SHOP_MODEL, Engine
+from engine_harness import LIBRARY_MODEL, SHOP_MODEL, Engine, write_model
 
 from support.postgres import PostgresServer, PostgresUnavailable
 from support.waiting import wait_for
 
 REPLICAS = 4
-MODEL = """\
-domain: library
-version: 1.0.0
-entities:
-  - name: Author
-    attributes:
-      name: {type: string, required: true}
-  - name: Book
-    attributes:
-      title: {type: string, required: true}
-      author: {type: reference, reference: Author, required: false}
-"""
+MODEL = LIBRARY_MODEL.replace("      pages: {type: integer, required: false}\n", "")
 
 
 @pytest.fixture
@@ -48,10 +37,7 @@ def own_server() -> Iterator[PostgresServer]:
         server.destroy()
 
 
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+write = write_model
 
 
 def ready(engine: Engine) -> httpx.Response:

@@ -154,6 +154,24 @@ class PostgresServer:
         self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server so far: the postmaster, its exited children, live backends."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry.name) == pid:
+                total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+            elif int(fields[1]) == pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
     def log_tail(self, lines: int = 20) -> str:
         try:
             return " | ".join(self.log.read_text(errors="replace").splitlines()[-lines:])

@@ -17,8 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 
 import asyncpg
 
@@ -40,11 +39,10 @@ from pim_engine.storage.postgres_schema import (
     unique_sql,
     uq_name,
 )
-from pim_engine.storage.values import canonical_decimal
+from pim_engine.storage.values import default_value
 
 #: The advisory lock every replica takes before looking at the schema (any 64-bit number of our own).
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"pim-engine schema migration").digest()[:8], "big", signed=True)
-_NOW_WORDS = frozenset({"now", "today", "current_timestamp", "current_date", "current_time", "now()"})
 
 
 @dataclass(frozen=True)
@@ -323,30 +321,10 @@ async def _rebuild(conn: asyncpg.Connection, old: Table, new: Table) -> None:
 
 def default_sql(column: Column) -> str | None:
     """The attribute's default as a typed SQL literal (for columns added to tables with rows)."""
-    attr = column.attribute
-    value = attr.default
-    if value is None or attr.type == "reference":
+    value = default_value(column.attribute)
+    if value is None:
         return None
-    try:
-        if attr.type == "boolean":
-            text = "true" if value is True or str(value).lower() in ("true", "1", "yes") else "false"
-        elif attr.type == "decimal":
-            text = canonical_decimal(Decimal(str(value)))
-        elif attr.type == "json":
-            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        elif attr.type in ("date", "time", "datetime"):
-            if str(value).lower() in _NOW_WORDS:
-                return None
-            parse = {"date": date.fromisoformat, "time": time.fromisoformat, "datetime": datetime.fromisoformat}
-            text = parse[attr.type](str(value)).isoformat()
-        elif attr.type == "integer":
-            text = str(int(value))
-        elif attr.type == "float":
-            text = repr(float(value))
-        else:
-            text = str(value)
-    except (ArithmeticError, ValueError, TypeError):
-        return None
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     if "\x00" in text:
         return None
     return "'" + text.replace("'", "''") + "'::" + pg_type(column).replace(' COLLATE "C"', "")

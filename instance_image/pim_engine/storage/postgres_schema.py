@@ -55,13 +55,6 @@ def pg_type(column: Column) -> str:
     return _PG_TYPES[column.attribute.type]
 
 
-def kind(column: Column) -> str:
-    """The attribute type that decides how values are encoded (a reference's is its key's)."""
-    if column.references is not None:
-        return "integer" if column.sql_type == "INTEGER" else "string"
-    return column.attribute.type
-
-
 def short_name(name: str) -> str:
     """``name`` if PostgreSQL keeps it whole, else a prefix and a hash of the whole (unique, stable)."""
     raw = name.encode()

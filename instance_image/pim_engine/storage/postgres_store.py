@@ -23,119 +23,50 @@ from pim_engine.storage import (
     MissingReference,
     RuleViolation,
     StillReferenced,
+    StorageError,
     UniqueViolation,
 )
-from pim_engine.storage.postgres_schema import kind
-from pim_engine.storage.postgres_values import Unstorable, decoder, encoder
-from pim_engine.storage.values import comparable
+from pim_engine.storage.postgres_values import decoder, encoder
+from pim_engine.storage.rows import TableRows
 
 if TYPE_CHECKING:
     from pim_engine.storage.postgres import PostgresDatabase
 
 #: A list page stops after the row that brings its stored text past this size (at least one row).
 PAGE_BYTES = 4 << 20
+#: What a write's statement may break: each is answered naming the field (``_violation``).
+_VIOLATIONS = (
+    asyncpg.UniqueViolationError,
+    asyncpg.ExclusionViolationError,
+    asyncpg.ForeignKeyViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
 #: Rows fetched per statement of a list page (a page of up to this many rows is one round trip).
 LIST_CHUNK = 100
 
 
-class PostgresEntityStore:
+class PostgresEntityStore(TableRows):
     """The rows of one table; SQL text is built once (updates once per set of columns)."""
 
     def __init__(self, db: PostgresDatabase, table: Table, rules: Sequence[Rule]) -> None:
+        super().__init__(table, rules, encoder, decoder, lambda i: f"${i}")
         self.db = db
-        self.table = table
-        self.name = table.name
-        self.key = table.key.name
-        self.columns = tuple(c.name for c in table.columns)
-        self.kinds = {c.name: kind(c) for c in table.columns}
-        self.encoders = {c: encoder(k) for c, k in self.kinds.items()}
-        self.decoded = tuple((c, d) for c in self.columns if (d := decoder(self.kinds[c])) is not None)
-        self.json_columns = frozenset(c for c, k in self.kinds.items() if k == "json")
         self.references = {c.name: c.references or "" for c in table.columns if c.references is not None}
-        self.table_sql = quote(table.name)
-        self.key_sql = quote(self.key)
-        self.select_cols = ", ".join(quote(c) for c in self.columns)
-        self.get_sql = f"SELECT {self.select_cols} FROM {self.table_sql} WHERE {self.key_sql} = $1"
-        self.delete_sql = f"DELETE FROM {self.table_sql} WHERE {self.key_sql} = $1"
-        self._inserts: dict[tuple[str, ...], str] = {}
-        self._updates: dict[tuple[str, ...], str] = {}
-        self.after_rules = [(r.attribute, r.other or "", self.kinds[r.attribute]) for r in rules if r.kind == "after"]
-        self._after_columns = frozenset(c for a, b, _ in self.after_rules for c in (a, b))
-
-    # SQL
-
-    def insert_sql(self, columns: tuple[str, ...]) -> str:
-        sql = self._inserts.get(columns)
-        if sql is None:
-            names = ", ".join(quote(c) for c in columns)
-            marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-            sql = f"INSERT INTO {self.table_sql} ({names}) VALUES ({marks}) RETURNING {self.select_cols}"
-            if len(self._inserts) < 64:
-                self._inserts[columns] = sql
-        return sql
-
-    def update_sql(self, columns: tuple[str, ...]) -> str:
-        sql = self._updates.get(columns)
-        if sql is None:
-            sets = ", ".join(f"{quote(c)} = ${i}" for i, c in enumerate(columns, 1))
-            where = f"{self.key_sql} = ${len(columns) + 1}"
-            sql = f"UPDATE {self.table_sql} SET {sets} WHERE {where} RETURNING {self.select_cols}"
-            if len(self._updates) < 256:
-                self._updates[columns] = sql
-        return sql
-
-    # values
-
-    def encode(self, values: Mapping[str, Any]) -> list[Any]:
-        out = []
-        bad = []
-        for name, value in values.items():
-            convert = self.encoders[name]
-            try:
-                out.append(value if value is None or convert is None else convert(value))
-            except Unstorable as err:
-                bad.append((name, str(err), err.kind))
-        if bad:
-            raise RuleViolation(bad)
-        return out
-
-    def to_item(self, row: Sequence[Any], written: Mapping[str, Any] | None = None) -> Item:
-        """The item of a row; JSON just ``written`` is taken as it was given, not parsed again."""
-        item = dict(zip(self.columns, row, strict=True))
-        for name, decode in self.decoded:
-            value = item[name]
-            if value is not None:
-                if written is not None and name in self.json_columns and name in written:
-                    item[name] = written[name]
-                else:
-                    item[name] = decode(value)
-        return item
-
-    def violations(self, values: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-        found = []
-        for first, second, k in self.after_rules:
-            a, b = values.get(first), values.get(second)
-            if a is not None and b is not None and not comparable(a, k) > comparable(b, k):
-                found.append((first, f"must be after {second}", "after"))
-        return found
 
     # violations
 
-    def _unique(self, err: asyncpg.UniqueViolationError | asyncpg.ExclusionViolationError) -> UniqueViolation:
-        _, column = self.db.constraints.get(err.constraint_name or "", (self.name, "?"))
+    def _violation(self, err: asyncpg.PostgresError, values: Mapping[str, Any]) -> StorageError:
+        """What a write's constraint violation means, naming the field (the constraint's name says which)."""
+        _, column = self.db.constraints.get(getattr(err, "constraint_name", None) or "", (self.name, "?"))
+        if isinstance(err, asyncpg.ForeignKeyViolationError):
+            return MissingReference(column, self.references.get(column, "?"), values.get(column))
+        if isinstance(err, asyncpg.ProgramLimitExceededError):  # over a B-tree entry: a text key, a wide index
+            text = str(err)
+            index = text.split('index "', 1)[1].split('"', 1)[0] if 'index "' in text else ""
+            _, column = self.db.constraints.get(index, (self.name, self.key))
+            msg = f"too large for PostgreSQL to index ({text.split(' for index', 1)[0]})"
+            return RuleViolation([(column, msg, "value_too_large")])
         return UniqueViolation(self.name, [column])
-
-    def _too_large(self, err: asyncpg.ProgramLimitExceededError) -> RuleViolation:
-        """A value over what a B-tree index entry holds (a text key, a lookup over several columns)."""
-        text = str(err)
-        index = text.split('index "', 1)[1].split('"', 1)[0] if 'index "' in text else ""
-        _, column = self.db.constraints.get(index, (self.name, self.key))
-        msg = f"too large for PostgreSQL to index ({text.split(' for index', 1)[0]})"
-        return RuleViolation([(column, msg, "value_too_large")])
-
-    def _missing(self, err: asyncpg.ForeignKeyViolationError, values: Mapping[str, Any]) -> MissingReference:
-        _, column = self.db.constraints.get(err.constraint_name or "", (self.name, "?"))
-        return MissingReference(column, self.references.get(column, "?"), values.get(column))
 
     # API
 
@@ -146,12 +77,8 @@ class PostgresEntityStore:
         params = self.encode(values)
         try:
             row = await self.db.fetchrow(self.insert_sql(tuple(values)), params)
-        except (asyncpg.UniqueViolationError, asyncpg.ExclusionViolationError) as err:
-            raise self._unique(err) from None
-        except asyncpg.ForeignKeyViolationError as err:
-            raise self._missing(err, values) from None
-        except asyncpg.ProgramLimitExceededError as err:
-            raise self._too_large(err) from None
+        except _VIOLATIONS as err:
+            raise self._violation(err, values) from None
         self.db.counts[self.name] += 1
         return self.to_item(row, values)
 
@@ -165,16 +92,12 @@ class PostgresEntityStore:
         columns = tuple(values)
         params = [*self.encode(values), key]
         try:
-            if self._after_columns.isdisjoint(columns):
+            if self.after_columns.isdisjoint(columns):
                 row = await self.db.fetchrow(self.update_sql(columns), params)
             else:
                 row = await self.db.run(self._update_checked, self.update_sql(columns), params)
-        except (asyncpg.UniqueViolationError, asyncpg.ExclusionViolationError) as err:
-            raise self._unique(err) from None
-        except asyncpg.ForeignKeyViolationError as err:
-            raise self._missing(err, values) from None
-        except asyncpg.ProgramLimitExceededError as err:
-            raise self._too_large(err) from None
+        except _VIOLATIONS as err:
+            raise self._violation(err, values) from None
         return None if row is None else self.to_item(row, values)
 
     async def _update_checked(self, conn: asyncpg.Connection, sql: str, params: list[Any]) -> Any:

@@ -15,17 +15,9 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import Any
 
-from pim_engine.storage.values import canonical_decimal, json_text, stored_json
+from pim_engine.storage.values import Unstorable, canonical_decimal, json_text, stored_json
 
 NUL_MESSAGE = "PostgreSQL cannot store the NUL character (\\u0000) in text"
-
-
-class Unstorable(ValueError):
-    """A value this database cannot hold; ``kind`` is the error type the API reports."""
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 def _text(value: str) -> str:
@@ -35,10 +27,7 @@ def _text(value: str) -> str:
 
 
 def _json(value: Any) -> str:
-    try:
-        text = json_text(value)
-    except ValueError:
-        raise Unstorable("holds NaN, Infinity or a number that overflows a float", "json_number") from None
+    text = json_text(value)  # a ValueError for NaN: reported by ``TableRows.encode``
     if "\\u0000" in text:
         raise Unstorable(NUL_MESSAGE, "string_nul")
     return text

@@ -43,7 +43,8 @@ from pim_engine.storage import (
     Unavailable,
     UniqueViolation,
 )
-from pim_engine.storage.sqlite_values import comparable, decoder, encoder
+from pim_engine.storage.rows import TableRows
+from pim_engine.storage.sqlite_values import decoder, encoder
 
 T = TypeVar("T")
 
@@ -79,37 +80,15 @@ def connect(path: str, *, busy_timeout_ms: int = 5000, read_only: bool = False) 
     return conn
 
 
-def _kind(table: Table, column: str, key_types: Mapping[str, str]) -> str:
-    col = table.column(column)
-    assert col is not None
-    if col.references is not None:
-        return key_types.get(col.references, "integer")
-    return col.attribute.type
-
-
 # --- one entity ------------------------------------------------------------------------------------
 
 
-class SqliteEntityStore:
+class SqliteEntityStore(TableRows):
     """The rows of one table; ``_db_*`` methods take the connection to run on."""
 
-    def __init__(self, db: SqliteDatabase, table: Table, key_types: Mapping[str, str], rules: Sequence[Rule]) -> None:
+    def __init__(self, db: SqliteDatabase, table: Table, rules: Sequence[Rule]) -> None:
+        super().__init__(table, rules, encoder, decoder, lambda _: "?")
         self.db = db
-        self.table = table
-        self.name = table.name
-        t = quote(table.name)
-        self.key = table.key.name
-        key = quote(self.key)
-        self.columns = tuple(c.name for c in table.columns)
-        self.kinds = {c: _kind(table, c, key_types) for c in self.columns}
-        self.encoders = {c: encoder(k) for c, k in self.kinds.items()}
-        self.decoded = tuple((c, d) for c in self.columns if (d := decoder(self.kinds[c])) is not None)
-        cols = ", ".join(quote(c) for c in self.columns)
-        self.table_sql, self.select_cols, self.key_sql = t, cols, key
-        self.get_sql = f"SELECT {cols} FROM {t} WHERE {key} = ?"
-        self.delete_sql = f"DELETE FROM {t} WHERE {key} = ?"
-        self._inserts: dict[tuple[str, ...], str] = {}
-        self._updates: dict[tuple[str, ...], str] = {}
         self.decimal_columns = frozenset(c for c, k in self.kinds.items() if k == "decimal")
         #: (column, target entity, existence query) for each reference column.
         self.references = [
@@ -119,57 +98,6 @@ class SqliteEntityStore:
         ]
         #: ("Entity.column", query) for each reference *to* this entity; filled in by the database.
         self.referenced_by: list[tuple[str, str]] = []
-        self.after_rules = [(r.attribute, r.other or "", self.kinds[r.attribute]) for r in rules if r.kind == "after"]
-        self._after_columns = frozenset(c for a, b, _ in self.after_rules for c in (a, b))
-
-    # SQL
-
-    def insert_sql(self, columns: tuple[str, ...]) -> str:
-        sql = self._inserts.get(columns)
-        if sql is None:
-            names = ", ".join(quote(c) for c in columns)
-            marks = ", ".join("?" for _ in columns)
-            sql = f"INSERT INTO {self.table_sql} ({names}) VALUES ({marks}) RETURNING {self.select_cols}"
-            if len(self._inserts) < 64:
-                self._inserts[columns] = sql
-        return sql
-
-    def update_sql(self, columns: tuple[str, ...]) -> str:
-        sql = self._updates.get(columns)
-        if sql is None:
-            sets = ", ".join(f"{quote(c)} = ?" for c in columns)
-            sql = f"UPDATE {self.table_sql} SET {sets} WHERE {self.key_sql} = ? RETURNING {self.select_cols}"
-            if len(self._updates) < 256:
-                self._updates[columns] = sql
-        return sql
-
-    def encode(self, values: Mapping[str, Any]) -> list[Any]:
-        out = []
-        for name, value in values.items():
-            convert = self.encoders[name]
-            try:
-                out.append(value if value is None or convert is None else convert(value))
-            except ValueError:  # json.dumps(allow_nan=False): the last guard before the database
-                msg = "holds NaN, Infinity or a number that overflows a float"
-                raise RuleViolation([(name, msg, "json_number")]) from None
-        return out
-
-    def to_item(self, row: Sequence[Any], written: Mapping[str, Any] | None = None) -> Item:
-        """The item of a row; JSON just ``written`` is taken as it was given, not decoded again."""
-        item = dict(zip(self.columns, row, strict=True))
-        for name, decode in self.decoded:
-            value = item[name]
-            if value is not None:
-                item[name] = written[name] if written is not None and name in written else decode(value)
-        return item
-
-    def violations(self, values: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-        found = []
-        for first, second, kind in self.after_rules:
-            a, b = values.get(first), values.get(second)
-            if a is not None and b is not None and not comparable(a, kind) > comparable(b, kind):
-                found.append((first, f"must be after {second}", "after"))
-        return found
 
     # API (event loop)
 
@@ -259,7 +187,7 @@ class SqliteEntityStore:
     ) -> Sequence[Any] | None:
         self._check_references(conn, values)
         sql = self.update_sql(columns)
-        checked = not self._after_columns.isdisjoint(columns)
+        checked = not self.after_columns.isdisjoint(columns)
         if checked:
             conn.execute("BEGIN IMMEDIATE")
         try:
@@ -330,9 +258,8 @@ class SqliteDatabase:
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pim-checkpoint", daemon=True)
         self._ready_at = 0.0
         self._ready_error: Problem | None = Problem(UNAVAILABLE, "not checked yet")
-        key_types = {name: t.key.attribute.type for name, t in tables.items()}
         self.stores: dict[str, SqliteEntityStore] = {
-            name: SqliteEntityStore(self, t, key_types, (rules or {}).get(name, ())) for name, t in tables.items()
+            name: SqliteEntityStore(self, t, (rules or {}).get(name, ())) for name, t in tables.items()
         }
         for store in self.stores.values():
             for column, target, _ in store.references:

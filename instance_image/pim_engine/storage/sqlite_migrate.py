@@ -11,8 +11,7 @@ import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from datetime import UTC, datetime
 
 from pim_engine.migrate import Change, MigrationRefused, Plan, plan
 from pim_engine.model import Model, canonical_json
@@ -34,7 +33,7 @@ from pim_engine.schema import (
     tables_for,
     unique_index_sql,
 )
-from pim_engine.storage.sqlite_values import canonical_decimal
+from pim_engine.storage.values import default_value
 
 
 class SqliteFacts:
@@ -235,31 +234,10 @@ def _apply_changes(conn: sqlite3.Connection, tables: Mapping[str, Table], change
             conn.execute(f"DROP INDEX IF EXISTS {quote(lookup_index_name(table.name, change.columns))}")
 
 
-#: Defaults of temporal attributes that mean "at the time of the write": no SQL default for those.
-_NOW_WORDS = frozenset({"now", "today", "current_timestamp", "current_date", "current_time", "now()"})
-
-
 def _default_sql(column: Column) -> str | None:
     """The stored form of the attribute's default as an SQL literal (for columns added to full tables)."""
-    attr = column.attribute
-    value = attr.default
-    if value is None or attr.type == "reference":
-        return None
-    try:
-        if attr.type == "boolean":
-            value = int(bool(value))
-        elif attr.type == "decimal":
-            value = canonical_decimal(Decimal(str(value)))
-        elif attr.type == "json":
-            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        elif attr.type in ("date", "time", "datetime"):
-            if str(value).lower() in _NOW_WORDS:
-                return None
-            parse = {"date": date.fromisoformat, "time": time.fromisoformat, "datetime": datetime.fromisoformat}
-            value = parse[attr.type](str(value)).isoformat()
-    except (ArithmeticError, ValueError, TypeError):
-        return None
-    return sql_literal(value)
+    value = default_value(column.attribute)
+    return None if value is None else sql_literal(int(value) if isinstance(value, bool) else value)
 
 
 def _rebuild(conn: sqlite3.Connection, table: Table) -> None:
