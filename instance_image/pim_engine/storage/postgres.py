@@ -1,10 +1,11 @@
 """The shared backend: a PostgreSQL database reached through a pool of asyncpg connections.
 
 Why asyncpg: measured on the engine's own statements (``bench/pg_driver_bench.py``, BENCHMARKS.md),
-asyncpg costs the engine's process 1.2 to 1.3× less CPU per statement than psycopg 3 (async, with
-prepared statements and autocommit) and 4.3 to 4.7× less than SQLAlchemy 2 Core on asyncpg. The
-engine is CPU-bound on one core per replica, so that is its throughput; asyncpg also speaks the
-binary protocol with ``NUMERIC``, ``TIMESTAMPTZ`` and ``JSONB`` codecs of its own, caches prepared
+asyncpg costs the engine's process 1.1 to 1.4× less CPU per statement than psycopg 3 (async, with
+``psycopg_pool``, prepared statements and autocommit) and 3.3 to 4.8× less than SQLAlchemy 2 Core on
+asyncpg, and half that again through the engine's own pool (``postgres_pool.py``). The engine is
+CPU-bound on one core per replica, so that is its throughput; asyncpg also speaks the binary
+protocol with ``NUMERIC``, ``TIMESTAMPTZ`` and ``JSONB`` codecs of its own, caches prepared
 statements per connection, and is pure asyncio (no thread pool), like the rest of the engine.
 
 Lifecycle: ``start`` (in the app's lifespan) migrates under the advisory lock and opens the pool.
