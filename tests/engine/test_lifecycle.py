@@ -154,3 +154,51 @@ def _wait_for_in_flight(engine: Engine) -> None:
     """
     with engine.client() as api:
         assert api.get("/health").status_code == 200
+
+
+TAGS = """\
+domain: tags
+version: 1.0.0
+entities:
+  - name: Tag
+    attributes:
+      code: {type: string, required: true}
+      amount: {type: string, required: false}
+      score: {type: integer, required: false}
+  - name: Label
+    attributes:
+      name: {type: string, required: true}
+"""
+
+
+def test_allowed_retypes_a_new_unique_and_a_new_key_keep_the_data(tmp_path: Path, database: Backend) -> None:
+    first = Engine(write(tmp_path, "v1.yaml", TAGS), database).start()
+    with first.client() as api:
+        for code, amount, score in (("a", "12.50", 3), ("b", "7", 4)):
+            assert api.post("/api/v1/tags", json={"code": code, "amount": amount, "score": score}).status_code == 201
+        for name in ("x", "y"):
+            assert api.post("/api/v1/labels", json={"name": name}).status_code == 201
+    assert first.stop() == 0
+    v2 = (
+        TAGS.replace("version: 1.0.0", "version: 2.0.0")
+        .replace("code: {type: string, required: true}", "code: {type: string, required: true, unique: true}")
+        .replace("amount: {type: string", "amount: {type: decimal")
+        .replace("score: {type: integer", "score: {type: float")
+        .replace("name: {type: string, required: true}", "name: {type: string, required: true, primary_key: true}")
+    )
+    model = write(tmp_path, "v2.yaml", v2)
+    refused = Engine(model, database).run()
+    assert refused.returncode == 2
+    assert "Tag.amount" in refused.stderr
+    assert "Label" in refused.stderr
+    second = Engine(model, database, "--allow-destructive-migration").start()
+    try:
+        with second.client() as api:
+            tags = api.get("/api/v1/tags", params={"sort": "code"}).json()["items"]
+            assert [(t["code"], t["amount"], t["score"]) for t in tags] == [("a", "12.50", 3.0), ("b", "7", 4.0)]
+            assert api.post("/api/v1/tags", json={"code": "a"}).status_code == 409
+            assert api.get("/api/v1/labels/x").json() == {"name": "x"}
+            assert api.post("/api/v1/labels", json={"name": "x"}).status_code == 409
+            assert api.post("/api/v1/labels", json={"name": "z"}).status_code == 201
+    finally:
+        assert second.stop() == 0

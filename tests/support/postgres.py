@@ -63,7 +63,9 @@ class PostgresServer:
         self, directory: Path | None = None, *, settings: dict[str, str] | None = None, cpus: str | None = None
     ) -> None:
         self.bin = bin_dir()
-        self.dir = directory or Path(tempfile.mkdtemp(prefix="pim-pg-"))
+        # /tmp, not $TMPDIR: the server's user must be able to reach the directory (a private
+        # $TMPDIR of the test runner's may not be traversable by it).
+        self.dir = directory or Path(tempfile.mkdtemp(prefix="pim-pg-", dir=os.environ.get("PIM_PG_TMPDIR", "/tmp")))
         self.data = self.dir / "data"
         self.socket_dir = self.dir / "run"
         self.log = self.dir / "server.log"
