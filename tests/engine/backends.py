@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -114,13 +115,14 @@ class PostgresBackend:
         return out.splitlines() if out else []
 
     def indexes(self, table: str) -> dict[str, list[str]]:
+        """Index name -> the columns it covers (a unique text column is indexed by ``pim_digest(column)``)."""
         out = self.psql(
-            "SELECT i.relname || '=' || string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index x "
-            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-            "CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY k(attnum, n) "
-            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+            "SELECT i.relname || '=' || string_agg(pg_get_indexdef(x.indexrelid, k.n::int, true), ',' ORDER BY k.n) "
+            "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "CROSS JOIN LATERAL generate_series(1, x.indnatts) k(n) "
             f"WHERE t.relname = '{table}' AND NOT x.indisprimary GROUP BY i.relname"
         )
+        out = re.sub(r"pim_digest\(\(?([^()]+?)\)?(?:::text)?\)", r"\1", out).replace('"', "")
         return {line.split("=", 1)[0]: line.split("=", 1)[1].split(",") for line in out.splitlines()}
 
     def uses_index(self, sql: str) -> str:

@@ -225,3 +225,26 @@ def test_the_pool_never_opens_more_connections_than_its_size(pg_server: Postgres
             for future in futures:
                 future.result()
         assert max(counts) == 2, counts
+
+
+def test_a_layout_1_database_moves_its_unique_text_to_a_digest_index_keeping_rows(
+    tmp_path: Path, pg_server: PostgresServer
+) -> None:
+    """Layout 1 enforced unique text with a hash exclusion constraint (deadlocks racing writers)."""
+    db = PostgresBackend(pg_server, pg_server.create_database())
+    with Engine(SHOP_MODEL, db) as engine:
+        assert httpx.post(engine.url + "/api/v1/customers", json={"name": "Ann", "email": "a@x.org"}).status_code == 201
+    # What layout 1 left behind: the exclusion constraint in place of the index, and its version.
+    db.psql('DROP INDEX "uq__Customer__email"')
+    db.psql('ALTER TABLE "Customer" ADD CONSTRAINT "uq__Customer__email" EXCLUDE USING hash ("email" WITH =)')
+    db.psql("UPDATE _pim_meta SET value = '1' WHERE key = 'mapping_version'")
+    with Engine(SHOP_MODEL, db) as engine:
+        clash = httpx.post(engine.url + "/api/v1/customers", json={"name": "Bob", "email": "a@x.org"})
+        assert clash.status_code == 409, clash.text
+        assert clash.json()["detail"][0]["loc"] == ["body", "email"]
+    assert db.rows("Customer") == 1
+    assert db.column("SELECT contype FROM pg_constraint WHERE conname = 'uq__Customer__email'") == []
+    assert db.column("SELECT indexdef LIKE '%pim_digest%' FROM pg_indexes WHERE indexname = 'uq__Customer__email'") == [
+        "t"
+    ]
+    assert db.column("SELECT value FROM _pim_meta WHERE key = 'mapping_version'") == ["2"]

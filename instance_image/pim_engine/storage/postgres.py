@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -55,8 +56,11 @@ READY_TIMEOUT = 2.0
 FAIL_FAST = 1.0
 #: Pauses between attempts to reach a database that was not there at start.
 RETRY_PAUSES = (0.5, 1.0, 2.0, 5.0)
-#: A statement rolled back by a deadlock or serialization failure is run again up to this many times.
-TRANSIENT_RETRIES = 3
+#: A statement rolled back by a deadlock or serialization failure is run again up to this many times,
+#: after a random pause of up to ``TRANSIENT_PAUSE * 2**attempt`` s (racers that retried in step would
+#: meet again before the winner commits; each deadlock costs the server's ``deadlock_timeout``).
+TRANSIENT_RETRIES = 8
+TRANSIENT_PAUSE = 0.01
 #: Row counts for ``pim_entity_rows`` are read again this often (other replicas write too).
 COUNT_INTERVAL = 15.0
 
@@ -256,6 +260,7 @@ class PostgresDatabase:
                     raise
                 finally:
                     pool.release(conn, broken=broken)
+                await asyncio.sleep(random.uniform(0, TRANSIENT_PAUSE * 2**attempt))  # noqa: S311 (jitter)
             if failed_at is not None:
                 self._failed_at = None
             return result

@@ -25,6 +25,7 @@ from pim_engine.migrate import Change, MigrationRefused, Plan, plan
 from pim_engine.model import Model, canonical_json
 from pim_engine.schema import META_TABLE, MIGRATIONS_TABLE, Column, Table, entities_from_dicts, quote, tables_for
 from pim_engine.storage.postgres_schema import (
+    DIGEST_FUNCTION_SQL,
     PG_MAPPING_VERSION,
     TEXT,
     column_index_sqls,
@@ -155,6 +156,9 @@ async def migrate(
         elif meta.get("digest") == model.digest and meta.get("mapping_version") == str(PG_MAPPING_VERSION):
             return Outcome("unchanged")
         else:
+            if meta.get("mapping_version") == "1":
+                await _upgrade_layout_1(conn)
+                meta["mapping_version"] = str(PG_MAPPING_VERSION)
             if meta.get("mapping_version") != str(PG_MAPPING_VERSION):
                 version = meta.get("mapping_version")
                 raise _refused(
@@ -177,6 +181,21 @@ async def migrate(
     return outcome
 
 
+async def _upgrade_layout_1(conn: asyncpg.Connection) -> None:
+    """Layout 1 -> 2: unique text and JSON values move from hash exclusion constraints to digest indexes.
+
+    The values are unique already, so the new indexes (made by ``_ensure_constraints``) build.
+    """
+    await conn.execute(DIGEST_FUNCTION_SQL)
+    rows = await conn.fetch(
+        "SELECT c.conrelid::regclass::text, c.conname FROM pg_constraint c "
+        "JOIN pg_namespace n ON n.oid = c.connamespace "
+        "WHERE n.nspname = current_schema() AND c.contype = 'x' AND c.conname LIKE 'uq\\_\\_%'"
+    )
+    for table, name in rows:
+        await conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+
+
 async def _create_all(conn: asyncpg.Connection, tables: Mapping[str, Table]) -> None:
     await conn.execute(f"CREATE TABLE {quote(META_TABLE)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     await conn.execute(
@@ -196,6 +215,7 @@ async def _ensure_constraints(conn: asyncpg.Connection, tables: Mapping[str, Tab
         "WHERE n.nspname = current_schema()"
     )
     present = {r[0] for r in await conn.fetch(sql)}
+    await conn.execute(DIGEST_FUNCTION_SQL)
     for table in tables.values():
         for index in index_sqls(table):
             await conn.execute(index)
@@ -216,6 +236,7 @@ async def _apply(
     for name in rekeyed:
         await _rebuild(conn, old[name], new[name])
     await _declare_try_casts(conn)
+    await conn.execute(DIGEST_FUNCTION_SQL)
     for change in changes:
         if change.entity in rekeyed or change.kind in ("drop_table", "create_table", "change_key"):
             continue

@@ -13,9 +13,12 @@ so a violation names its column and a migration can drop them; names longer than
 63 bytes are shortened with a hash rather than truncated into each other.
 
 A B-tree entry holds at most about 2.7 kB, and SQLite has no such limit: a unique text or JSON
-attribute is an exclusion constraint over a hash index instead (exact uniqueness, any size, and
-concurrent writers still wait on each other), and one-column lookup indexes on text are hash
-indexes (the API filters by equality only). What must stay a B-tree (a text primary key, a lookup
+attribute is a unique B-tree index over the SHA-256 of its value (``pim_digest``: any size, 32
+bytes per entry, no collision anyone can produce). Layout 1 used a hash exclusion constraint; it
+deadlocks writers racing for one value (each inserts, then waits for the other's check), and 20
+such racers kept PostgreSQL's deadlock detector killing retries for seconds, so layout 2 replaced
+it (``postgres_migrate`` upgrades a layout-1 database in place). One-column lookup indexes on
+text are hash indexes (the API filters by equality only). What must stay a B-tree (a text primary key, a lookup
 index over several columns) refuses a larger value with 422 naming the attribute.
 """
 
@@ -30,7 +33,13 @@ from pim_engine.schema import Column, Table, index_name, lookup_index_name, quot
 #: Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones are silently truncated.
 MAX_IDENTIFIER_BYTES = 63
 #: Bumped when the mapping below changes in a way existing databases must be told about.
-PG_MAPPING_VERSION = 1
+PG_MAPPING_VERSION = 2
+#: The function unique text and JSON values are indexed by. ``convert_to`` is only STABLE (it reads
+#: the database's encoding), which never changes for a database, so the wrapper may say IMMUTABLE.
+DIGEST_FUNCTION_SQL = (
+    "CREATE OR REPLACE FUNCTION pim_digest(v text) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT "
+    "PARALLEL SAFE AS $$SELECT sha256(convert_to(v, 'UTF8'))$$"
+)
 TEXT = 'TEXT COLLATE "C"'
 
 _PG_TYPES: dict[str, str] = {
@@ -127,9 +136,9 @@ def _unbounded(column: Column) -> bool:
 
 
 def column_index_sqls(table: str, column: Column) -> list[str]:
-    """Indexes of one column (``IF NOT EXISTS``); a unique one is a constraint when hashed (``unique_sql``)."""
+    """Indexes of one column (``IF NOT EXISTS``)."""
     out = []
-    if column.attribute.unique and not _unbounded(column):
+    if column.attribute.unique:
         out.append(unique_sql(table, column))
     if column.references is not None:
         using = " USING hash" if _unbounded(column) else ""
@@ -139,11 +148,12 @@ def column_index_sqls(table: str, column: Column) -> list[str]:
 
 
 def unique_sql(table: str, column: Column) -> str:
-    """The unique constraint of a column: a hash exclusion constraint for text and JSON."""
+    """The unique index of a column; text and JSON are indexed by their digest (``DIGEST_FUNCTION_SQL``)."""
     name = quote(uq_name(table, column.name))
+    value = quote(column.name)
     if _unbounded(column):
-        return f"ALTER TABLE {quote(table)} ADD CONSTRAINT {name} EXCLUDE USING hash ({quote(column.name)} WITH =)"
-    return f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {quote(table)} ({quote(column.name)})"
+        value = f"pim_digest({value}::text)" if pg_type(column) == "JSONB" else f"pim_digest({value})"
+    return f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {quote(table)} ({value})"
 
 
 def lookup_index_sql(table: Table, columns: tuple[str, ...]) -> str:
@@ -163,14 +173,12 @@ def index_sqls(table: Table) -> list[str]:
 
 
 def constraint_sqls(table: Table) -> list[tuple[str, str]]:
-    """(name, statement) of each constraint added after the tables exist: foreign keys, hashed uniques."""
-    out = []
-    for column in table.columns:
-        if column.references is not None:
-            out.append((fk_name(table.name, column.name), foreign_key_sql(table.name, column)))
-        if column.attribute.unique and not column.is_key and _unbounded(column):
-            out.append((uq_name(table.name, column.name), unique_sql(table.name, column)))
-    return out
+    """(name, statement) of each constraint added after the tables exist: the foreign keys."""
+    return [
+        (fk_name(table.name, column.name), foreign_key_sql(table.name, column))
+        for column in table.columns
+        if column.references is not None
+    ]
 
 
 def constraint_fields(tables: Mapping[str, Table]) -> dict[str, tuple[str, str]]:
