@@ -58,8 +58,8 @@ test-cluster: venv binaries ## everything that needs the API server (starts the 
 test: lint test-fast test-cluster ## every test: lint, unit, engine, cluster, e2e
 	@$(PY) hack/ci/count.py build/junit-fast.xml build/junit-cluster.xml
 
-bench: venv ## benchmarks (results go to BENCHMARKS.md)
-	$(BIN)/python bench/engine_bench.py
+bench: venv ## the engine benchmark (others: python -m bench.<name>; results go to BENCHMARKS.md)
+	$(BIN)/python -m bench.engine_bench
 
 ifeq ($(CLUSTER),embedded)
 up: deps ## a local cluster (kind; CLUSTER=embedded: the embedded one) + operator (helm) + a sample

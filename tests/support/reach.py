@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from support.waiting import wait_for
+from tests.support.waiting import wait_for
 
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
