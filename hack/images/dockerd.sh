@@ -44,7 +44,10 @@ start() {
 
 stop() {
   local pid
-  pid=$(running_pid) || return 0
+  if ! pid=$(running_pid); then
+    [ -z "$owner" ] || log::info "no Docker engine of ours runs (the one answering, if any, was not started by $owner)"
+    return 0
+  fi
   if [ -n "$owner" ] && [ "$(cat "$ownerfile" 2>/dev/null)" != "$owner" ]; then
     log::info "leaving dockerd (pid $pid) running: ${owner} did not start it"
     return
