@@ -9,7 +9,7 @@
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
-[ $# -ge 2 ] || { echo "usage: $0 SOCKET IMAGE..." >&2; exit 2; }
+[ $# -ge 2 ] || log::die "usage: $0 SOCKET IMAGE..."
 sock=$1; shift
 [ -S "$sock" ] || log::die "$sock is not a containerd socket"
 ctr=(ctr --address "$sock" --namespace k8s.io)
