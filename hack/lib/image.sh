@@ -66,11 +66,21 @@ image_build() {
   previous=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null) || true
   work=$(mktemp -d "${TMPDIR:-/tmp}/pim-image.XXXXXX")
   log::info "building $image ($key) from $file"
-  if ! DOCKER_BUILDKIT=0 log::run "docker build $image" "$work/build.log" docker build --rm --force-rm \
-    --file "$file" "${args[@]}" --label "$INPUT_LABEL=$key" --tag "$image" "$context"; then
+  # Once more if an intermediate layer vanished mid-build: someone pruned dangling images on the
+  # same engine (older scripts did), which is no fault of this build.
+  local attempt
+  for attempt in 1 2; do
+    if log::run "docker build $image" "$work/build.log" env DOCKER_BUILDKIT=0 docker build --rm --force-rm \
+      --file "$file" "${args[@]}" --label "$INPUT_LABEL=$key" --tag "$image" "$context"; then
+      break
+    fi
+    if [ $attempt = 1 ] && grep -q "No such image" "$work/build.log"; then
+      log::warn "an intermediate image of $image was removed during the build (a prune on this engine?); again"
+      continue
+    fi
     rm -rf "$work"
     return 1
-  fi
+  done
   image::_remove_superseded "$image" "$previous" "$work/build.log"
   rm -rf "$work"
   log::info "built $image ($key) in $(log::human "$(log::since "$t0")")"
