@@ -15,6 +15,8 @@ Not a test. Targets:
 ``--connections N`` keeps N outgoing loopback TCP connections open during the run and replaces a
 hundredth of them every 0.1 s, as a busy machine does (downloads, builds, test clients); each new one
 takes a local port from the kernel's ephemeral range, like every outgoing connection.
+``--listeners N`` keeps N listening sockets bound to port 0, replaced the same way: the servers of
+other programs and test harnesses that let the kernel pick their port (from the same range).
 ``--baseline REF`` also runs the cycles with the ``hack/`` directory of git revision REF (say, the
 commit before a fix), alternating with the working tree's, in the same session: the baseline.
 
@@ -47,6 +49,8 @@ from tests.support.cluster import processes_mentioning
 ROOT = Path(__file__).resolve().parent.parent
 # The lines of a failed bring-up that say why (the first one found is reported).
 REASON = re.compile(r"exited|timed out|error|FAILED|refusing|missing|survived|address already in use", re.I)
+# A component's own last word, quoted from its log (klog's "command failed" line, say).
+ROOT_CAUSE = re.compile(r'err="[^"]*"|bind: address already in use|panic: .*')
 
 
 def say(msg: str) -> None:
@@ -64,11 +68,14 @@ class Cycle:
     log: str = ""
 
 
-class ConnectionChurn:
-    """``n`` open loopback TCP connections, a hundredth of them replaced every 0.1 s."""
+class Churn:
+    """``n`` open loopback TCP connections and ``listeners`` port-0 listening sockets, a hundredth of
+    each replaced every 0.1 s."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, listeners: int = 0) -> None:
         self.n = n
+        self.listeners = listeners
+        self.listening: list[socket.socket] = []
         self.server = socket.create_server(("127.0.0.1", 0), backlog=4096)
         self.port = self.server.getsockname()[1]
         self.accepted: dict[int, socket.socket] = {}  # client's local port -> server side
@@ -81,7 +88,7 @@ class ConnectionChurn:
             threading.Thread(target=self._churn, daemon=True, name="churn"),
         ]
 
-    def __enter__(self) -> ConnectionChurn:
+    def __enter__(self) -> Churn:
         for t in self.threads:
             t.start()
         return self
@@ -92,7 +99,7 @@ class ConnectionChurn:
         for t in self.threads:
             t.join(timeout=5)
         with self.lock:
-            for s in [*self.clients, *self.accepted.values()]:
+            for s in [*self.clients, *self.accepted.values(), *self.listening]:
                 s.close()
 
     def _accept(self) -> None:
@@ -109,13 +116,23 @@ class ConnectionChurn:
         self.clients.append(s)
         self.opened += 1
 
+    def _listen(self) -> None:
+        s = socket.create_server(("127.0.0.1", 0))
+        self.listening.append(s)
+        self.opened += 1
+
     def _churn(self) -> None:
         rng = random.Random(1)
         while len(self.clients) < self.n and not self.stop.is_set():
             self._connect()
+        while len(self.listening) < self.listeners and not self.stop.is_set():
+            self._listen()
         step = max(1, self.n // 100)
         while not self.stop.wait(0.1):
-            for _ in range(step):
+            for _ in range(max(1, self.listeners // 100) if self.listeners else 0):
+                self.listening.pop(rng.randrange(len(self.listening))).close()
+                self._listen()
+            for _ in range(step if self.n else 0):
                 old = self.clients.pop(rng.randrange(len(self.clients)))
                 local = old.getsockname()[1]
                 old.close()
@@ -127,8 +144,12 @@ class ConnectionChurn:
 
 
 def reason_of(output: str) -> str:
+    """The first line that says what failed, and the component's own error when one is quoted."""
     lines = [line.strip() for line in output.splitlines() if REASON.search(line)]
-    return lines[0][:300] if lines else (output.strip().splitlines() or ["(no output)"])[-1][:300]
+    if not lines:
+        return (output.strip().splitlines() or ["(no output)"])[-1][:300]
+    cause = next((line for line in lines[1:] if ROOT_CAUSE.search(line)), "")
+    return lines[0][:200] + (f" ({ROOT_CAUSE.search(cause).group(0)[:200]})" if cause else "")
 
 
 class Runner:
@@ -204,6 +225,7 @@ def markdown(args: argparse.Namespace, cycles: list[Cycle], info: dict[str, str]
         f"Run {info['date']} (`{info['command']}`; load average {info['load_before']} before, "
         f"{info['load_after']} after"
         + (f"; {args.connections} churned outgoing connections" if args.connections else "")
+        + (f"; {args.listeners} churned port-0 listeners" if args.listeners else "")
         + (f"; baseline = hack/ of {info['baseline']}" if "baseline" in info else "")
         + ").",
         "",
@@ -232,13 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--node", action="store_true", help="cluster target: with the real node (root, node lock)")
     p.add_argument("--cycles", type=int, default=20)
     p.add_argument("--connections", type=int, default=0, help="churned outgoing connections held during the run")
+    p.add_argument("--listeners", type=int, default=0, help="churned port-0 listening sockets held during the run")
     p.add_argument("--baseline", metavar="REF", help="also run REF's hack/ (cluster target), alternating")
     p.add_argument("--write", action="store_true", help=f"write the result into {BENCHMARKS.name}")
     args = p.parse_args(argv)
     if args.baseline and args.target != "cluster":
         p.error("--baseline needs --target cluster (make up uses the whole working tree)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 2 * args.connections + 1024)), hard))
+    want = 2 * args.connections + args.listeners + 1024
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, want)), hard))
 
     work = Path(tempfile.mkdtemp(prefix="pim-cycles-"))
     info = {
@@ -252,11 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         info["baseline"] = args.baseline
     say(f"work directory {work}; {args.cycles} cycles of {', '.join(v for v, _ in variants)}")
     cycles: list[Cycle] = []
-    churn = ConnectionChurn(args.connections) if args.connections else None
+    churn = Churn(args.connections, args.listeners) if args.connections or args.listeners else None
     try:
         if churn:
             churn.__enter__()
-            say(f"{args.connections} outgoing connections open, churning")
+            say(f"{args.connections} outgoing connections and {args.listeners} port-0 listeners open, churning")
         for n in range(1, args.cycles + 1):
             for variant, runner in variants:
                 c = runner.cycle(variant, n)
@@ -269,13 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if churn:
             churn.__exit__()
-            say(f"opened {churn.opened} connections in all")
+            say(f"opened {churn.opened} connections and listeners in all")
     info["load_after"] = "{:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg())
     print(json.dumps({"info": info, "summary": summarize(cycles), "cycles": [asdict(c) for c in cycles]}, indent=2))
     text = markdown(args, cycles, info)
     print(text)
     if args.write:
-        name = f"cluster-cycles-{args.target}{'-node' if args.node else ''}{'-busy' if args.connections else ''}"
+        busy = ("-connections" if args.connections else "") + ("-listeners" if args.listeners else "")
+        name = f"cluster-cycles-{args.target}{'-node' if args.node else ''}{busy}"
         update_block(BENCHMARKS, "Bring-up reliability", name, text)
         say(f"wrote {name} into {BENCHMARKS}")
     return 0 if all(c.ok for c in cycles if c.variant == "current") else 1
