@@ -139,8 +139,8 @@ go::_build() {
   export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod" CGO_ENABLED=$cgo
   cd "$work" || exit 1
   log::info "$name $version: building ${bins[*]} from $module into $dir"
-  log::run "$name: downloading $modver" "$work/download.log" go mod download -json "$modver"
-  gomod=$(jq -r .GoMod "$work/download.log")
+  log::run "$name: downloading $modver" "$work/download.log" go::_download "$modver" "$work/module.json"
+  gomod=$(jq -r .GoMod "$work/module.json")
   [ -n "$goline" ] || goline=$(awk '$1 == "go" { print $2; exit }' "$gomod")
   go mod init "local/pim-build/$name" >/dev/null 2>&1
   go mod edit -go="${goline:-1.22}" -require="$modver"
@@ -165,6 +165,9 @@ go::_build() {
   log::info "$name $version: built ${bins[*]} in $(log::human "$(log::since "$t0")")"
   log::record "$name $version" built "$(log::human "$(log::since "$t0")")"
 }
+
+# go::_download MODULE@VERSION JSON: fetch the module; its description (GoMod, Dir) into JSON.
+go::_download() { go mod download -json "$1" >"$2"; }
 
 # LOG_PROGRESS of a go build -v: packages compiled so far, of those in the build, and the newest.
 go::_progress() {
