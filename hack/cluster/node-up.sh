@@ -104,6 +104,7 @@ mkdir -p "$NODE_DIR"/{cni/net.d,cni/ipam,kubelet,pod-logs,volume-plugins,runc,pv
 # shellcheck disable=SC2034 # used by render, by name
 {
   read -r KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT < <(free_ports 4)
+  [ -n "$PROXY_METRICS_PORT" ] || log::die "no free ports (hack/lib/ports.sh said why above)"
   BRIDGE=$NODE_BRIDGE CGROUP_ROOT=$NODE_CGROUP
   SANDBOX_IMAGE=$(ref "$PAUSE_IMAGE") HELPER_IMAGE=$BASE_IMAGE PV_DIR=$NODE_DIR/pv
   NODE_CONTAINERD_SOCK=$NODE_DIR/containerd.sock

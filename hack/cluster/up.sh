@@ -90,6 +90,7 @@ trap on_exit EXIT
 
 # Settings, certificates and kubeconfigs; everything a component needs is in cluster.env.
 read -r ETCD_PORT ETCD_PEER_PORT APISERVER_PORT KCM_PORT SCHEDULER_PORT KWOK_PORT < <(free_ports 6)
+[ -n "$KWOK_PORT" ] || log::die "no free ports (hack/lib/ports.sh said why above)"
 PIM_CLUSTER_DIR=$DIR
 KUBECONFIG=$DIR/kubeconfig
 APISERVER_URL=https://127.0.0.1:$APISERVER_PORT
