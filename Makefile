@@ -36,7 +36,7 @@ $(BIN)/pim-operator: pyproject.toml
 binaries: ## etcd, kwok, Kubernetes 1.34 and Prometheus from the Go module proxy (cached; progress shown)
 	hack/cluster/build.sh
 
-images: ## the debootstrapped base, engine, operator, pause and local-path-provisioner images (cached)
+images: ## the debootstrapped base, engine, operator, console, pause and local-path-provisioner images (cached)
 	hack/images/build.sh all
 	hack/images/pause.sh
 	hack/images/local-path.sh
