@@ -5,14 +5,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest
 CLUSTER_DIR ?= $(CURDIR)/.cluster
-# `make up` brings up kind (what users know); CLUSTER=embedded for the embedded local cluster.
+# `make up` brings up kind (what users know); CLUSTER=embedded for the embedded local cluster
+# (control plane + a real kubelet node on this machine, hack/up.sh).
 CLUSTER ?= kind
 export KIND_CLUSTER ?= pim
 export KIND_KUBECONFIG ?= $(CURDIR)/.kind-kubeconfig
+# The e2e tests run pods on a real node unless PIM_CLUSTER_NODE=0; the node needs the images.
+NODE_IMAGES := $(if $(filter 0,$(PIM_CLUSTER_NODE)),,images)
 export PIM_CACHE_DIR ?= $(HOME)/.cache/pim-operator
 
 .PHONY: help deps system-deps venv binaries images lint fmt unit test test-fast test-cluster bench \
-        up down status kind-up kind-load kind-deploy kind-e2e kind-down clean
+        bench-cycles up down kind-up kind-load kind-deploy kind-e2e kind-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,11 +33,13 @@ $(BIN)/pim-operator: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-binaries: ## etcd, kwok and the Kubernetes 1.34 server binaries from the Go module proxy (cached)
+binaries: ## etcd, kwok, Kubernetes 1.34 and Prometheus from the Go module proxy (cached; progress shown)
 	hack/cluster/build.sh
 
-images: ## the debootstrapped base, pause, engine and operator images (cached)
-	hack/images/build.sh
+images: ## the debootstrapped base, engine, operator, console, pause and local-path-provisioner images (cached)
+	hack/images/build.sh all
+	hack/images/pause.sh
+	hack/images/local-path.sh
 
 lint: venv ## ruff
 	$(BIN)/ruff check .
@@ -52,18 +57,21 @@ test-fast: venv ## unit tests and the engine's HTTP tests (real uvicorn, real SQ
 
 # The local cluster gets a real node (containerd, kubelet, kube-proxy; needs root) for the e2e tests.
 test-cluster: export PIM_CLUSTER_NODE ?= 1
-test-cluster: venv binaries ## everything that needs the API server (starts the local cluster)
+test-cluster: venv binaries $(NODE_IMAGES) ## everything that needs the API server (starts the local cluster)
 	$(PYTEST) -m "cluster or e2e" -q --junitxml=build/junit-cluster.xml
 
 test: lint test-fast test-cluster ## every test: lint, unit, engine, cluster, e2e
 	@$(PY) hack/ci/count.py build/junit-fast.xml build/junit-cluster.xml
 
-bench: venv ## benchmarks (results go to BENCHMARKS.md)
-	$(BIN)/python bench/engine_bench.py
+bench: venv ## the engine benchmark (others: python -m bench.<name>; results go to BENCHMARKS.md)
+	$(BIN)/python -m bench.engine_bench
+
+bench-cycles: venv ## 20 `make up CLUSTER=embedded` / `make down` cycles: bring-up reliability (bench/cluster_cycles.py)
+	$(BIN)/python -m bench.cluster_cycles --target make --cycles 20 --write
 
 ifeq ($(CLUSTER),embedded)
-up: deps ## a local cluster (kind; CLUSTER=embedded: the embedded one) + operator (helm) + a sample
-	hack/up.sh
+up: system-deps venv ## a local cluster (kind; CLUSTER=embedded: the embedded one) + operator (helm) + a sample
+	CLUSTER=embedded PIM_CLUSTER_DIR=$(CLUSTER_DIR) hack/up.sh
 else ifeq ($(CLUSTER),kind)
 up: system-deps venv
 	hack/kind/up.sh
@@ -75,10 +83,16 @@ up:
 	$(error CLUSTER=$(CLUSTER): expected kind or embedded)
 endif
 
+# CLUSTER=embedded stops only the embedded cluster (and a dockerd its `make up` started); otherwise
+# both kinds of cluster go, and any dockerd these scripts started.
 down: ## stop what `make up` started: the kind cluster, the embedded cluster, a dockerd it started
+ifeq ($(CLUSTER),embedded)
+	CLUSTER=embedded PIM_CLUSTER_DIR=$(CLUSTER_DIR) hack/down.sh
+else
 	hack/kind/down.sh
-	hack/cluster/down.sh $(CLUSTER_DIR)
+	CLUSTER=embedded PIM_CLUSTER_DIR=$(CLUSTER_DIR) hack/down.sh
 	hack/images/dockerd.sh stop
+endif
 
 # The kind targets work on a laptop with Docker as here: kind, and (where kindest/node cannot be
 # pulled) its node image, are built from the Go module proxy and Debian (hack/kind/README.md).

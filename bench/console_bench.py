@@ -7,7 +7,7 @@ the engine directly and through the relay, rounds alternating; the median round 
 with the ratio. On 2 cores the relay, the engine and the load generator share the CPU, as they would
 not in a cluster: read the ratio as an upper bound of the cost.
 
-    .venv/bin/python bench/console_bench.py [--requests 3000] [--rounds 3] [--concurrency 16]
+    .venv/bin/python -m bench.console_bench [--requests 3000] [--rounds 3] [--concurrency 16]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine_bench import ROOT, Server, free_port, probe, seed, start_engine, workload
-from engine_load import drive
+from bench.engine_bench import ROOT, Server, free_port, probe, seed, start_engine, workload
+from bench.engine_load import drive
 
 
 def start_relay(engine: Server) -> Server:

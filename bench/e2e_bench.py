@@ -5,7 +5,7 @@ Each figure has a baseline run in the same session on the same node: the same en
 hand-written Deployment + Service applied with kubectl (no operator), and a ``kubectl rollout
 restart`` of five such Deployments. The ratio is the operator's overhead.
 
-    python bench/e2e_bench.py [--rounds 3] [--write BENCHMARKS.md]
+    .venv/bin/python -m bench.e2e_bench [--rounds 3] [--write BENCHMARKS.md]
 
 Starts its own local cluster with a real node (root; images cached), and stops it at the end.
 """
@@ -13,11 +13,7 @@ Starts its own local cluster with a real node (root; images cached), and stops i
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,16 +22,16 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
+from pim_operator.reconciler.piminstance.resources.configmap import make_configmap
+from pim_operator.reconciler.piminstance.resources.deployment import make_deployment
+from pim_operator.reconciler.piminstance.resources.service import make_service
+from pim_operator.reconciler.pimmodel.load import load
+from tests.support.cluster import Cluster, local_cluster
+from tests.support.operator_proc import OperatorProcess
+from tests.support.waiting import wait_for
 
-from pim_operator.apis.v1alpha1.piminstance_types import PimInstance  # noqa: E402
-from pim_operator.reconciler.piminstance.resources.configmap import make_configmap  # noqa: E402
-from pim_operator.reconciler.piminstance.resources.deployment import make_deployment  # noqa: E402
-from pim_operator.reconciler.piminstance.resources.service import make_service  # noqa: E402
-from pim_operator.reconciler.pimmodel.load import load  # noqa: E402
-from support.operator_proc import OperatorProcess  # noqa: E402
-from support.waiting import wait_for  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 MODEL = """
 domain: bench
@@ -49,35 +45,7 @@ MODEL_V2 = MODEL + "      note: {type: text, required: false}\n"
 IMAGE = "pim.dev/pim-engine:dev"
 
 
-class Kube:
-    def __init__(self, kubeconfig: Path) -> None:
-        self.kubeconfig = kubeconfig
-
-    def __call__(self, *args: str, input: str | None = None) -> str:
-        return subprocess.run(
-            ["kubectl", f"--kubeconfig={self.kubeconfig}", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-
-    def apply(self, *objs: dict[str, Any]) -> None:
-        self(
-            "apply",
-            "--server-side",
-            "--field-manager=bench",
-            "-f",
-            "-",
-            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objs)}),
-        )
-
-    def get(self, *args: str) -> Any:
-        return json.loads(self("get", *args, "-o", "json"))
-
-
-def serving(kube: Kube, ns: str, svc: str, digest: str | None = None) -> Callable[[], bool]:
+def serving(kube: Cluster, ns: str, svc: str, digest: str | None = None) -> Callable[[], bool]:
     """True once the Service VIP answers /ready (with ``digest``, when given) from this host."""
 
     def check() -> bool:
@@ -126,7 +94,7 @@ def plain_children(ns: str, name: str, source: str) -> list[dict[str, Any]]:
     return out
 
 
-def rss_under_load(kube: Kube, ns: str, svc: str, requests: int) -> dict[str, float]:
+def rss_under_load(kube: Cluster, ns: str, svc: str, requests: int) -> dict[str, float]:
     s = kube.get("service", svc, "-n", ns)["spec"]
     base = f"http://{s['clusterIP']}:{s['ports'][0]['port']}"
     with httpx.Client(base_url=base, timeout=10) as http:
@@ -154,78 +122,79 @@ def main() -> int:
     ap.add_argument("--write", type=Path, default=None, help="append the results to this Markdown file")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pim-e2e-bench-"))
-    env = {**os.environ, "PIM_CLUSTER_NODE": "1"}
-    subprocess.run([str(REPO / "hack/cluster/up.sh"), str(work / "cluster")], env=env, check=True)
-    kube = Kube(work / "cluster" / "kubeconfig")
-    op = OperatorProcess(kube.kubeconfig, work, "--probe-interval", "5", "--probe-networks", "10.244.0.0/16")
     results: dict[str, Any] = {}
-    try:
-        kube("apply", "--server-side", "-f", str(REPO / "deploy/crds"))
-        kube("wait", "--for=condition=Established", "crd/piminstances.pim.dev", "crd/pimmodels.pim.dev")
-        op.start()
-        ns, base_ns = "bench", "baseline"
-        for n in (ns, base_ns):
-            kube("create", "namespace", n)
-        wait_for(lambda: kube("get", "sa", "default", "-n", ns), 30, "default SA")
-        wait_for(lambda: kube("get", "sa", "default", "-n", base_ns), 30, "default SA")
-        kube.apply(pim_model(ns, MODEL))
-        wait_for(lambda: kube.get("pm", "bench", "-n", ns).get("status", {}).get("digest"), 30, "model valid")
+    with local_cluster(work / "cluster", work / "kubectl-cache", node=True, echo=True) as kube:
+        op = OperatorProcess(kube.kubeconfig, work, "--probe-interval", "5", "--probe-networks", "10.244.0.0/16")
+        try:
+            measure(kube, op, args.rounds, results)
+        finally:
+            op.stop()
+    report(results, args.write)
+    return 0
 
-        op_times, base_times = [], []
-        for r in range(args.rounds):  # alternate, so that drift in the machine hits both
-            name = f"b{r}"
-            base_times.append(
-                timed(
-                    lambda name=name: (
-                        kube.apply(*plain_children(base_ns, name, MODEL)),
-                        wait_for(serving(kube, base_ns, name), 120, "baseline"),
-                    )
+
+def measure(kube: Cluster, op: OperatorProcess, rounds: int, results: dict[str, Any]) -> None:
+    kube.kubectl("apply", "--server-side", "-f", str(REPO / "deploy/crds"))
+    kube.kubectl("wait", "--for=condition=Established", "crd/piminstances.pim.dev", "crd/pimmodels.pim.dev")
+    op.start()
+    ns, base_ns = kube.namespace("bench"), kube.namespace("baseline")
+    kube.apply(pim_model(ns, MODEL))
+    wait_for(lambda: kube.get("pm", "bench", "-n", ns).get("status", {}).get("digest"), 30, "model valid")
+
+    op_times, base_times = [], []
+    for r in range(rounds):  # alternate, so that drift in the machine hits both
+        name = f"b{r}"
+        base_times.append(
+            timed(
+                lambda name=name: (
+                    kube.apply(*plain_children(base_ns, name, MODEL)),
+                    wait_for(serving(kube, base_ns, name), 120, "baseline"),
                 )
             )
-            op_times.append(
-                timed(
-                    lambda name=name: (
-                        kube.apply(pim_instance(ns, name)),
-                        wait_for(serving(kube, ns, name), 120, "instance"),
-                    )
+        )
+        op_times.append(
+            timed(
+                lambda name=name: (
+                    kube.apply(pim_instance(ns, name)),
+                    wait_for(serving(kube, ns, name), 120, "instance"),
                 )
             )
-            print(f"round {r}: baseline {base_times[-1]:.1f}s, operator {op_times[-1]:.1f}s", flush=True)
-        results["apply_to_serving"] = {
-            "operator_s": statistics.median(op_times),
-            "baseline_s": statistics.median(base_times),
-            "rounds": args.rounds,
-        }
+        )
+        print(f"round {r}: baseline {base_times[-1]:.1f}s, operator {op_times[-1]:.1f}s", flush=True)
+    results["apply_to_serving"] = {
+        "operator_s": statistics.median(op_times),
+        "baseline_s": statistics.median(base_times),
+        "rounds": rounds,
+    }
 
-        # five instances on one model; baseline: five plain Deployments restarted by kubectl
+    # five instances on one model; baseline: five plain Deployments restarted by kubectl
+    for i in range(5):
+        kube.apply(pim_instance(ns, f"u{i}"))
+        kube.apply(*plain_children(base_ns, f"u{i}", MODEL))
+    for i in range(5):
+        wait_for(serving(kube, ns, f"u{i}"), 180, f"u{i}")
+        wait_for(serving(kube, base_ns, f"u{i}"), 180, f"baseline u{i}")
+    new = load(MODEL_V2, "yaml", "bench").model.digest
+
+    def update_model() -> None:
+        kube.apply(pim_model(ns, MODEL_V2))
         for i in range(5):
-            kube.apply(pim_instance(ns, f"u{i}"))
-            kube.apply(*plain_children(base_ns, f"u{i}", MODEL))
+            wait_for(serving(kube, ns, f"u{i}", new), 180, f"u{i} on the new digest")
+
+    def restart_baseline() -> None:
+        kube.kubectl("rollout", "restart", "-n", base_ns, *[f"deployment/u{i}" for i in range(5)])
         for i in range(5):
-            wait_for(serving(kube, ns, f"u{i}"), 180, f"u{i}")
-            wait_for(serving(kube, base_ns, f"u{i}"), 180, f"baseline u{i}")
-        new = load(MODEL_V2, "yaml", "bench").model.digest
+            kube.kubectl("rollout", "status", "-n", base_ns, f"deployment/u{i}", "--timeout=180s", timeout=190)
+        for i in range(5):
+            wait_for(serving(kube, base_ns, f"u{i}"), 60, f"baseline u{i}")
 
-        def update_model() -> None:
-            kube.apply(pim_model(ns, MODEL_V2))
-            for i in range(5):
-                wait_for(serving(kube, ns, f"u{i}", new), 180, f"u{i} on the new digest")
+    base_roll = timed(restart_baseline)
+    op_roll = timed(update_model)
+    results["model_update_5"] = {"operator_s": op_roll, "baseline_s": base_roll}
+    results["engine_rss"] = rss_under_load(kube, ns, "u0", 3000)
 
-        def restart_baseline() -> None:
-            kube("rollout", "restart", "-n", base_ns, *[f"deployment/u{i}" for i in range(5)])
-            for i in range(5):
-                kube("rollout", "status", "-n", base_ns, f"deployment/u{i}", "--timeout=180s")
-            for i in range(5):
-                wait_for(serving(kube, base_ns, f"u{i}"), 60, f"baseline u{i}")
 
-        base_roll = timed(restart_baseline)
-        op_roll = timed(update_model)
-        results["model_update_5"] = {"operator_s": op_roll, "baseline_s": base_roll}
-        results["engine_rss"] = rss_under_load(kube, ns, "u0", 3000)
-    finally:
-        op.stop()
-        subprocess.run([str(REPO / "hack/cluster/down.sh"), str(work / "cluster")], check=False)
-
+def report(results: dict[str, Any], write: Path | None) -> None:
     a, m, rss = results["apply_to_serving"], results["model_update_5"], results["engine_rss"]
     table = "\n".join(
         [
@@ -240,10 +209,9 @@ def main() -> int:
         ]
     )
     print(table)
-    if args.write:
-        with args.write.open("a") as fh:
-            fh.write(f"\n## Real pods (`bench/e2e_bench.py`, {time.strftime('%Y-%m-%d')})\n\n{table}\n")
-    return 0
+    if write:
+        with write.open("a") as fh:
+            fh.write(f"\n## Real pods (`python -m bench.e2e_bench`, {time.strftime('%Y-%m-%d')})\n\n{table}\n")
 
 
 if __name__ == "__main__":

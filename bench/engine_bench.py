@@ -19,7 +19,7 @@ all threads), which contention on a shared machine does not inflate the way it i
 throughput; with the load averages. Also measured for the engine: cold start (process spawn to the
 first 200 from ``/ready``, wall clock and CPU) and resident memory after at least 10k requests.
 
-    .venv/bin/python bench/engine_bench.py [--requests 2000] [--rounds 7] [--concurrency 16] [--no-pocketbase]
+    .venv/bin/python -m bench.engine_bench [--requests 2000] [--rounds 7] [--concurrency 16] [--no-pocketbase]
 
 With ``--backend postgresql`` the engine runs on PostgreSQL (``--database-url``) against
 ``bench/baseline_pg_app.py`` (FastAPI + asyncpg), both on one throwaway PostgreSQL server
@@ -51,7 +51,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine_load import CLIENT_CPU, drive, drive_wrk
+from bench.engine_load import CLIENT_CPU, drive, drive_wrk
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "bench" / "item.yaml"
@@ -59,12 +60,6 @@ SEED_ITEMS = 200
 WARMUP = 500
 SERVER_CPU = "1"
 PB_USER, PB_PASSWORD = "bench@example.org", "bench-password-123"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 #: Niceness of the servers and the load generator (``--nice``); 0 leaves them as any process.
@@ -351,8 +346,7 @@ def main() -> None:
         new_db: Callable[[str], Path | str] = lambda name: tmp / f"{name}.db"  # noqa: E731
         db_cpu: Callable[[], float] = lambda: 0.0  # noqa: E731
         if args.backend == "postgresql":
-            sys.path.insert(0, str(ROOT / "tests"))
-            from support.postgres import PostgresServer
+            from tests.support.postgres import PostgresServer
 
             pg = stack.enter_context(
                 PostgresServer(settings={"fsync": "on", "full_page_writes": "on"}, cpus=SERVER_CPU)

@@ -71,17 +71,6 @@ class KubeApi:
         return len(resp.json()["items"])
 
 
-def wait_until(predicate: Callable[[], Any], deadline: float, what: str, interval: float = 0.5) -> Any:
-    """Poll ``predicate`` until truthy; raise naming ``what`` once the monotonic ``deadline`` passes."""
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(interval)
-
-
 class CountTracker(threading.Thread):
     """Follows a collection's watch and records when ``want`` of its objects satisfy ``done``.
 

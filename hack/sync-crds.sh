@@ -2,7 +2,10 @@
 # Copy the CRDs (deploy/crds, their one source of truth) into the Helm chart's crds/ directory,
 # which Helm installs before the templates. tests/unit/test_chart_static.py checks they match.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
+PIM_LOG_SCOPE=sync-crds
+# shellcheck source=hack/lib/init.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/init.sh"
+repo=$PIM_REPO
 src=$repo/deploy/crds
 dst=$repo/deploy/helm/pim-operator/crds
 mkdir -p "$dst"
@@ -12,4 +15,4 @@ for f in "$dst"/*.yaml; do
   [ -e "$src/$(basename "$f")" ] || rm -f "$f"
 done
 cp "$src"/*.yaml "$dst"/
-echo "synced $(find "$dst" -name '*.yaml' | wc -l) CRD files into ${dst#"$repo"/}"
+log::info "synced $(find "$dst" -name '*.yaml' | wc -l) CRD files into ${dst#"$repo"/}"

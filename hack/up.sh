@@ -1,35 +1,64 @@
 #!/usr/bin/env bash
-# `make up`: the local cluster with a real node, the operator installed by Helm, and a sample
-# model and instance; then how to reach it and watch it. Idempotent: re-running upgrades in place.
+# `make up`: a local cluster, the operator installed by Helm, and a sample model and instance;
+# then how to reach it and watch it. Idempotent: re-running upgrades in place.
+#
+# usage: [CLUSTER=embedded] hack/up.sh
+#
+# Phases, each announced with the time since the start:
+#   1. build     everything slow (Go binaries, debootstrap, wheels, images, helm), cached outside
+#                the repository; long steps report progress every few seconds. Nothing before
+#                this phase's end waits on a deadline, so a cold machine succeeds the first time.
+#   2. cluster   the cluster starts; readiness deadlines begin here
+#   3. operator  helm upgrade --install into pim-system
+#   4. sample    examples/user-management.yaml, waited for until Ready
+# Each CLUSTER is a provider file defining provider::build, ::up, ::helm_args, ::reach, ::down
+# (see hack/cluster/provider.sh, the embedded cluster's); hack/down.sh undoes it.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
-DIR=${PIM_CLUSTER_DIR:-$repo/.cluster}
+PIM_LOG_SCOPE=up
+# shellcheck source=hack/lib/init.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/init.sh"
+cd "$PIM_REPO"
 NS=${PIM_NAMESPACE:-pim-demo}
-say() { printf '\n==> %s\n' "$*"; }
+CLUSTER=${CLUSTER:-embedded}
+case $CLUSTER in
+  embedded) provider=$PIM_HACK/cluster/provider.sh ;;
+  *) log::die "CLUSTER=$CLUSTER: unknown (known: embedded)" ;;
+esac
+# shellcheck source=hack/cluster/provider.sh
+. "$provider"
 
-say "cluster (control plane + real node) in $DIR"
-PIM_CLUSTER_NODE=1 hack/cluster/up.sh "$DIR"
-# shellcheck disable=SC1091
-. "$DIR/cluster.env"
-# shellcheck source=hack/cluster/node/settings.sh
-. hack/cluster/node/settings.sh
-export KUBECONFIG
-kubectl=(kubectl --kubeconfig "$KUBECONFIG")
+# pods NS: LOG_PROGRESS view of a namespace's pods while helm or kubectl waits ("name Status").
+pods() { kubectl get pods -n "$1" --no-headers 2>/dev/null | awk '{ printf "%s%s %s", sep, $1, $3; sep = ", " }'; }
+operator_pods() { pods pim-system; }
+sample_pods() { pods "$NS"; }
 
-say "operator (helm install into pim-system)"
-hack/helm.sh upgrade --install pim-operator deploy/helm/pim-operator \
-  --namespace pim-system --create-namespace --wait --timeout 5m \
-  --set probeInterval=10 --set "probeNetworks=$POD_CIDR"
+work=$(mktemp -d "${TMPDIR:-/tmp}/pim-up.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+start=$(log::now)
+log::phase "build ($CLUSTER cluster): binaries, images and tools, cached in $PIM_CACHE_DIR"
+provider::build
+log::phase_end
 
-say "sample model and instance (examples/user-management.yaml) in namespace $NS"
-"${kubectl[@]}" create namespace "$NS" --dry-run=client -o yaml | "${kubectl[@]}" apply -f - >/dev/null
-"${kubectl[@]}" apply -n "$NS" -f examples/user-management.yaml
-"${kubectl[@]}" wait -n "$NS" --for=condition=Ready pi/users --timeout=5m
+log::phase "cluster ($CLUSTER)"
+provider::up
+log::phase_end
 
-url=$("${kubectl[@]}" get -n "$NS" pi users -o jsonpath='{.status.url}')
-vip=$("${kubectl[@]}" get -n "$NS" svc users -o jsonpath='{.spec.clusterIP}:{.spec.ports[0].port}')
-node_port=$("${kubectl[@]}" get -n "$NS" svc users -o jsonpath='{.spec.ports[0].nodePort}')
+log::phase "operator (helm upgrade --install into pim-system)"
+mapfile -t helm_args < <(provider::helm_args)
+LOG_PROGRESS=operator_pods log::run "helm install" "$work/helm.log" \
+  "$PIM_HACK/helm.sh" upgrade --install pim-operator deploy/helm/pim-operator \
+  --namespace pim-system --create-namespace --wait --timeout 5m "${helm_args[@]}"
+log::phase_end
+
+log::phase "sample model and instance (examples/user-management.yaml) in namespace $NS"
+kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl apply -n "$NS" -f examples/user-management.yaml >&2
+LOG_PROGRESS=sample_pods log::run "the sample instance to be Ready" "$work/wait.log" \
+  kubectl wait -n "$NS" --for=condition=Ready pi/users --timeout=5m
+log::phase_end
+
+url=$(kubectl get -n "$NS" pi users -o jsonpath='{.status.url}')
+log::info "up in $(log::human "$(log::since "$start")")"
 cat <<MSG
 
 pim-operator is up, and the sample instance is Ready.
@@ -40,10 +69,7 @@ pim-operator is up, and the sample instance is Ready.
   kubectl get events -n $NS --watch          # what the operator does
 
 The instance (in-cluster URL $url) from this machine:
-  curl -s http://$vip/api/v1/users
-  curl -s -X POST http://$vip/api/v1/teams -H 'content-type: application/json' -d '{"name":"platform"}'
-  curl -s http://$NODE_IP:$node_port/docs   # the NodePort on the node address
-  open the API docs: http://$vip/docs
+$(provider::reach "$NS" users)
 
 Stop everything with: make down
 MSG

@@ -11,37 +11,42 @@
 # owns them ($NODE_OWNER_FILE): other clusters' down.sh never pulls them from under a running node.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=hack/cluster/versions.sh
-. "$here/versions.sh"
+PIM_LOG_SCOPE=node
 # shellcheck source=hack/cluster/lib.sh
 . "$here/lib.sh"
 # shellcheck source=hack/cluster/node/settings.sh
 . "$here/node/settings.sh"
 
-DIR=$(resolve_dir "${1:-}")
+DIR=$(cluster::dir "${1:-}")
 NODE_DIR=$DIR/node
-[ "$(id -u)" = 0 ] || { warn "node-down.sh: must run as root"; exit 1; }
+[ "$(id -u)" = 0 ] || log::die "node-down.sh: must run as root"
 owner=$(cat "$NODE_OWNER_FILE" 2>/dev/null || true)
 # A cluster that never had a node: nothing here is ours.
 [ -d "$NODE_DIR" ] || [ "$owner" = "$DIR" ] || exit 0
-start=$(now)
+start=$(log::now)
 rc=0
+stopped=()
 
 # stop NAME...: stop the recorded and any unrecorded processes of NAMEs that mention DIR.
 stop() {
-  local pids
-  mapfile -t pids < <({ for n in "$@"; do owned_pid "$DIR" "$n"; done; stray_pids "$DIR" "$@"; } | sort -u)
-  stop_pids 15 "${pids[@]}" || rc=1
+  local procs p
+  mapfile -t procs < <(component::pids "$DIR" "$@")
+  [ ${#procs[@]} -gt 0 ] || return 0
+  proc::stop 15 "${procs[@]%% *}" || rc=1
+  for p in "${procs[@]}"; do stopped+=("${p#* } (pid ${p%% *})"); done
 }
 
 # Containers: kill every one in our runc root, then the shims and containerd itself.
 stop_containers() {
   local root=$NODE_DIR/runc/k8s.io id
   if [ -d "$root" ]; then
+    local n=0
     for id in $(runc --root "$root" list -q 2>/dev/null); do
       runc --root "$root" kill --all "$id" KILL 2>/dev/null
       runc --root "$root" delete --force "$id" 2>/dev/null
+      n=$((n + 1))
     done
+    [ $n = 0 ] || stopped+=("$n containers")
   fi
   stop containerd-shim-runc-v2 containerd
 }
@@ -60,7 +65,7 @@ remove_cgroups() {
       sleep 0.2
     done
     find "$root" -depth -type d -exec rmdir {} \; 2>/dev/null
-    [ ! -d "$root" ] || { warn "could not remove cgroup $root"; rc=1; }
+    [ ! -d "$root" ] || { log::warn "could not remove cgroup $root"; rc=1; }
   done
 }
 
@@ -82,7 +87,7 @@ unmount_all() {
     done < <(mounts_under "$NODE_DIR")
   done
   if [ -n "$(mounts_under "$NODE_DIR")" ]; then
-    warn "mounts remain under $NODE_DIR; leaving it in place"
+    log::warn "mounts remain under $NODE_DIR; leaving it in place"
     rc=1
   fi
 }
@@ -141,9 +146,11 @@ if [ "$owner" = "$DIR" ]; then
 fi
 remove_files
 
+what=$(printf '%s, ' "${stopped[@]}")
+what=${what:+stopped ${what%, }; }
 if [ $rc = 0 ]; then
-  say "node: removed in $(elapsed "$start")s; nothing of it is left on this host"
+  log::info "${what}removed in $(log::since "$start")s; nothing of the node is left on this host"
 else
-  warn "node: removal incomplete after $(elapsed "$start")s (see messages above)"
+  log::warn "${what}removal incomplete after $(log::since "$start")s (see messages above)"
 fi
 exit $rc

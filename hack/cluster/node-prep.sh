@@ -8,10 +8,12 @@
 # local address all the same, and pods reach it through their default route via the node.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=hack/lib/init.sh
+. "$here/../lib/init.sh"
 # shellcheck source=hack/cluster/node/settings.sh
 . "$here/node/settings.sh"
 
-[ "$(id -u)" = 0 ] || { echo "node-prep.sh: must run as root" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || log::die "node-prep.sh: must run as root"
 ip link show "$NODE_HOST_IF" >/dev/null 2>&1 || ip link add "$NODE_HOST_IF" type bridge
 ip -4 addr show dev "$NODE_HOST_IF" | grep -F " $NODE_IP/32 " >/dev/null \
   || ip addr add "$NODE_IP/32" dev "$NODE_HOST_IF"

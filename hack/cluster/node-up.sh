@@ -7,10 +7,12 @@
 #
 # Idempotent: a running, Ready node is left alone (images are still brought up to date); a
 # half-started one is torn down (node-down.sh) first. State lives in DIR/node, logs in DIR/logs.
+# The images are built first: the readiness deadline starts only once nothing is left to build.
 # Environment: PIM_NODE_BUILD=0 skips building the engine/operator images (import what exists);
 # PIM_NODE_TIMEOUT (default 120) bounds the wait for readiness.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+PIM_LOG_SCOPE=node
 # shellcheck source=hack/cluster/lib.sh
 . "$here/lib.sh"
 # shellcheck source=hack/images/common.sh
@@ -18,38 +20,30 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/cluster/node/settings.sh
 . "$here/node/settings.sh"
 
-DIR=$(resolve_dir "${1:-}")
+DIR=$(cluster::dir "${1:-}")
 NODE_DIR=$DIR/node
 TIMEOUT=${PIM_NODE_TIMEOUT:-120}
-NODE_COMPONENTS=(containerd kubelet kube-proxy)
-[ "$(id -u)" = 0 ] || { warn "node-up.sh: must run as root"; exit 1; }
-[ -f "$DIR/cluster.env" ] || { warn "no cluster in $DIR (run up.sh first)"; exit 1; }
-# shellcheck disable=SC1091
-. "$DIR/cluster.env"
-if [ "$ADVERTISE_IP" != "$NODE_IP" ]; then
-  warn "the apiserver advertises '${ADVERTISE_IP:-127.0.0.1}', pods need $NODE_IP:" \
-    "run \`eval \"\$(hack/cluster/node-prep.sh)\"\` before up.sh (or set PIM_CLUSTER_ADVERTISE_IP=$NODE_IP)"
-  exit 1
-fi
+[ "$(id -u)" = 0 ] || log::die "node-up.sh: must run as root"
+[ -f "$DIR/cluster.env" ] || log::die "no cluster in $DIR (run up.sh first)"
+cluster::load_env "$DIR"
+[ "$ADVERTISE_IP" = "$NODE_IP" ] || log::die "the apiserver advertises '${ADVERTISE_IP:-127.0.0.1}', pods" \
+  "need $NODE_IP: run \`eval \"\$(hack/cluster/node-prep.sh)\"\` before up.sh (or set PIM_CLUSTER_ADVERTISE_IP=$NODE_IP)"
 kubectl=(kubectl --kubeconfig "$KUBECONFIG")
 
-start=$(now)
+start=$(log::now)
 stage=$start
-step() { say "node: $1 ($(elapsed "$stage")s)"; stage=$(now); }
-
-node_ready() {
-  [ "$("${kubectl[@]}" get node "$NODE_NAME" \
-    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
-}
-all_running() {
-  local c
-  for c in "${NODE_COMPONENTS[@]}"; do owned_pid "$DIR" "$c" >/dev/null || return 1; done
+step() {
+  log::info "$1 ($(log::since "$stage")s)"
+  stage=$(log::now)
 }
 
-images() {
+# The images every pod of the node needs; built (or found current) before anything waits.
+build_images() {
   if [ "${PIM_NODE_BUILD:-1}" = 1 ]; then "$images_here/build.sh" all; else "$images_here/base.sh"; fi
   "$images_here/pause.sh"
   "$images_here/local-path.sh"
+}
+load_images() {
   local wanted=("$PAUSE_IMAGE" "$BASE_IMAGE" "$LOCAL_PATH_IMAGE") image
   for image in "$ENGINE_IMAGE" "$OPERATOR_IMAGE" "$CONSOLE_IMAGE"; do
     if docker image inspect "$image" >/dev/null 2>&1; then wanted+=("$image"); fi
@@ -57,33 +51,41 @@ images() {
   "$images_here/load.sh" "$NODE_DIR/containerd.sock" "${wanted[@]}"
 }
 
-if all_running && node_ready; then
-  images
-  say "node $NODE_NAME already Ready in $DIR; images checked in $(elapsed "$start")s"
+all_running() {
+  local c
+  for c in "${NODE_COMPONENTS[@]}"; do proc::pid "$DIR" "$c" >/dev/null || return 1; done
+}
+if all_running && kubelet::health; then
+  build_images
+  load_images
+  log::info "node $NODE_NAME already Ready in $DIR; images checked in $(log::since "$start")s"
   exit 0
 fi
 owner=$(cat "$NODE_OWNER_FILE" 2>/dev/null || true)
 if [ -n "$owner" ] && [ "$owner" != "$DIR" ]; then
-  if owned_pid "$owner" kubelet >/dev/null || owned_pid "$owner" containerd >/dev/null; then
-    warn "the node of the cluster in $owner runs on this host, and there is one per machine;" \
+  if proc::pid "$owner" kubelet >/dev/null || proc::pid "$owner" containerd >/dev/null; then
+    log::die "the node of the cluster in $owner runs on this host, and there is one per machine;" \
       "stop it first (hack/cluster/down.sh $owner)"
-    exit 1
   fi
-  say "node: removing the stale node of $owner"
+  log::info "removing the stale node of $owner"
   "$here/node-down.sh" "$owner"
 fi
 if [ -d "$NODE_DIR" ] || [ "$owner" = "$DIR" ]; then
-  say "node: cleaning a stopped or half-started node first"
+  log::info "cleaning a stopped or half-started node first"
   "$here/node-down.sh" "$DIR"
 fi
 for tool in containerd containerd-shim-runc-v2 runc iptables conntrack nsenter docker; do
-  command -v "$tool" >/dev/null || { warn "$tool not found (see hack/images/README.md for the host packages)"; exit 1; }
+  command -v "$tool" >/dev/null || log::die "$tool not found (see hack/images/README.md for the host packages)"
 done
-for b in kubelet kube-proxy; do
-  [ -x "$K8S_BIN/$b" ] || { warn "$K8S_BIN/$b missing; run hack/cluster/build.sh k8s"; exit 1; }
+for c in kubelet kube-proxy; do
+  [ -x "$("$c::binary")" ] || log::die "$("$c::binary") missing; run hack/cluster/build.sh k8s"
 done
 CNI_BIN_DIR=$(dirname "$(dpkg -L containernetworking-plugins 2>/dev/null | grep -m1 '/bridge$')")
-[ -x "$CNI_BIN_DIR/bridge" ] || { warn "CNI plugins not found (apt-get install containernetworking-plugins)"; exit 1; }
+[ -x "$CNI_BIN_DIR/bridge" ] || log::die "CNI plugins not found (apt-get install containernetworking-plugins)"
+
+build_images
+step "images built or current"
+deadline=$(proc::deadline "$TIMEOUT")
 
 # render TEMPLATE OUT: substitute @NAME@ with the value of the shell variable NAME.
 render() {
@@ -94,15 +96,23 @@ render() {
     PROXY_METRICS_PORT PV_DIR HELPER_IMAGE LOCAL_PATH_IMAGE; do
     text=${text//@$name@/${!name-}}
   done
-  [[ $text != *@[A-Z_]*@* ]] || { warn "unrendered placeholder in $1"; return 1; }
+  [[ $text != *@[A-Z_]*@* ]] || log::die "unrendered placeholder in $1"
   printf '%s\n' "$text" >"$2"
 }
 
 mkdir -p "$NODE_DIR"/{cni/net.d,cni/ipam,kubelet,pod-logs,volume-plugins,runc,pv} "$DIR/logs" "$DIR/pids"
-read -r KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT < <(free_ports 4)
-BRIDGE=$NODE_BRIDGE CGROUP_ROOT=$NODE_CGROUP
-SANDBOX_IMAGE=$(ref "$PAUSE_IMAGE") HELPER_IMAGE=$BASE_IMAGE PV_DIR=$NODE_DIR/pv
-deadline=$(awk -v s="$start" -v t="$TIMEOUT" 'BEGIN { printf "%.3f", s + t }')
+# shellcheck disable=SC2034 # used by render, by name
+{
+  read -r KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT < <(free_ports 4)
+  [ -n "$PROXY_METRICS_PORT" ] || log::die "no free ports (hack/lib/ports.sh said why above)"
+  BRIDGE=$NODE_BRIDGE CGROUP_ROOT=$NODE_CGROUP
+  SANDBOX_IMAGE=$(ref "$PAUSE_IMAGE") HELPER_IMAGE=$BASE_IMAGE PV_DIR=$NODE_DIR/pv
+  NODE_CONTAINERD_SOCK=$NODE_DIR/containerd.sock
+}
+# Everything the node's components need, for restart.sh too.
+cluster::write_env "$NODE_DIR/node.env" NODE_NAME NODE_IP NODE_BRIDGE NODE_LABEL NODE_DIR POD_CIDR POD_GATEWAY \
+  KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT PV_DIR HELPER_IMAGE LOCAL_PATH_IMAGE \
+  NODE_CONTAINERD_SOCK
 
 # ---- network: the pods' bridge, forwarding, and a way through docker's FORWARD DROP ----
 mkdir -p "$(dirname "$NODE_OWNER_FILE")"
@@ -123,11 +133,9 @@ step "network ready ($NODE_BRIDGE $POD_CIDR, node IP $NODE_IP)"
 render containerd.toml "$NODE_DIR/containerd.toml"
 render cni.conflist "$NODE_DIR/cni/net.d/10-pim-pods.conflist"
 printf 'nameserver 127.0.0.1\noptions ndots:1\n' >"$NODE_DIR/resolv.conf"
-start_component "$DIR" containerd "$(command -v containerd)" --config "$NODE_DIR/containerd.toml"
-wait_for "$DIR" containerd "$deadline" "containerd's socket" \
-  ctr --address "$NODE_DIR/containerd.sock" version
-step "containerd up"
-images
+component::start "$DIR" containerd
+component::wait "$DIR" containerd "$deadline"
+load_images
 step "images imported"
 
 # ---- kubelet and kube-proxy ----
@@ -136,15 +144,11 @@ for hierarchy in /sys/fs/cgroup/*/; do
 done
 render kubelet.yaml "$NODE_DIR/kubelet.yaml"
 render kube-proxy.yaml "$NODE_DIR/kube-proxy.yaml"
-start_component "$DIR" kubelet "$K8S_BIN/kubelet" --config="$NODE_DIR/kubelet.yaml" \
-  --kubeconfig="$NODE_KUBECONFIG" --root-dir="$NODE_DIR/kubelet" --cert-dir="$NODE_DIR/kubelet/pki" \
-  --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --node-labels="$NODE_LABEL" --v=1
-start_component "$DIR" kube-proxy "$K8S_BIN/kube-proxy" --config="$NODE_DIR/kube-proxy.yaml" --v=1
-wait_for "$DIR" kubelet "$deadline" "node $NODE_NAME to be Ready" node_ready
-step "kubelet registered $NODE_NAME, Ready"
-wait_for "$DIR" kube-proxy "$deadline" "kube-proxy /healthz" \
-  curl -sf --max-time 2 "http://127.0.0.1:$PROXY_HEALTHZ_PORT/healthz"
-step "kube-proxy healthy"
+component::start "$DIR" kubelet
+component::start "$DIR" kube-proxy
+component::wait "$DIR" kubelet "$deadline"
+component::wait "$DIR" kube-proxy "$deadline"
+step "kubelet registered $NODE_NAME, Ready; kube-proxy healthy"
 
 # ---- storage: local-path-provisioner behind the default StorageClass ----
 render storage.yaml "$NODE_DIR/storage.yaml"
@@ -152,10 +156,4 @@ render storage.yaml "$NODE_DIR/storage.yaml"
 "${kubectl[@]}" -n local-path-storage rollout status deployment/local-path-provisioner \
   --timeout="$TIMEOUT"s >/dev/null
 step "storage provisioner running"
-
-{
-  for v in NODE_NAME NODE_IP NODE_BRIDGE POD_CIDR POD_GATEWAY KUBELET_PORT PROXY_HEALTHZ_PORT \
-    PROXY_METRICS_PORT PV_DIR HELPER_IMAGE LOCAL_PATH_IMAGE; do printf '%s=%q\n' "$v" "${!v}"; done
-  printf 'NODE_CONTAINERD_SOCK=%q\n' "$NODE_DIR/containerd.sock"
-} >"$NODE_DIR/node.env"
-say "node $NODE_NAME Ready in $(elapsed "$start")s (containerd $NODE_DIR/containerd.sock)"
+log::info "node $NODE_NAME Ready in $(log::since "$start")s (containerd $NODE_CONTAINERD_SOCK)"

@@ -1,4 +1,5 @@
 # Versions and cache locations of the local cluster's binaries; sourced by the hack/cluster scripts.
+# shellcheck shell=bash
 K8S_VERSION=${K8S_VERSION:-1.34.4}
 ETCD_VERSION=${ETCD_VERSION:-3.5.35}
 KWOK_VERSION=${KWOK_VERSION:-0.7.0}

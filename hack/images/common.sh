@@ -1,9 +1,15 @@
 # Shared settings of the hack/images scripts; sourced, never run.
+# shellcheck shell=bash disable=SC2034 # the variables below are used by the scripts sourcing this
 #
 # Image names and the cache directory live here so that build, load and the cluster node agree
-# on them without passing flags around.
+# on them without passing flags around. Builds go through hack/lib/image.sh (and go.sh).
 images_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo_root=$(cd "$images_here/../.." && pwd)
+PIM_LOG_SCOPE=${PIM_LOG_SCOPE:-images}
+# shellcheck source=hack/lib/init.sh
+. "$images_here/../lib/init.sh"
+# shellcheck source=hack/lib/image.sh
+. "$PIM_HACK/lib/image.sh"
+repo_root=$PIM_REPO
 # shellcheck source=hack/cluster/versions.sh
 . "$repo_root/hack/cluster/versions.sh"
 
@@ -16,16 +22,6 @@ ENGINE_IMAGE=${ENGINE_IMAGE:-pim.dev/pim-engine:dev}
 OPERATOR_IMAGE=${OPERATOR_IMAGE:-pim.dev/pim-operator:dev}
 CONSOLE_IMAGE=${CONSOLE_IMAGE:-pim.dev/pim-console:dev}
 IMAGES_CACHE=$PIM_CACHE_DIR/images
-# Label carrying the hash of everything an image was built from; unchanged hash, no rebuild.
-INPUT_LABEL=pim.dev/input-hash
-
-log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# Hash of an image's recorded inputs, empty when the image is absent.
-image_input_hash() {
-  docker image inspect -f "{{ index .Config.Labels \"$INPUT_LABEL\" }}" "$1" 2>/dev/null || true
-}
 
 # ref IMAGE: the fully qualified name containerd stores IMAGE under (docker.io/ for bare names).
 ref() {

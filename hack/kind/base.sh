@@ -11,10 +11,10 @@ set -euo pipefail
 packages=systemd,dbus,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2
 packages+=,pigz,e2fsprogs,bash,ca-certificates,curl,jq,procps,containerd,runc,containernetworking-plugins
 
-go_build_cached "crictl-v$CRICTL_VERSION" "sigs.k8s.io/cri-tools@v$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
-crictl=$PIM_CACHE_DIR/crictl-v$CRICTL_VERSION/crictl
+go_build_cached crictl "sigs.k8s.io/cri-tools@v$CRICTL_VERSION" ./cmd/crictl
+crictl=$(go_cache_dir crictl "$CRICTL_VERSION")/crictl
 files=$(kind_module_dir)/images/base/files
-[ -d "$files" ] || die "kind's images/base/files not found in the sigs.k8s.io/kind@v$KIND_VERSION module"
+[ -d "$files" ] || log::die "kind's images/base/files not found in the sigs.k8s.io/kind@v$KIND_VERSION module"
 
 rootfs_image=$KIND_ROOTFS_IMAGE
 "$kind_here/rootfs.sh" "$rootfs_image" "$packages"
@@ -25,7 +25,7 @@ key=$( (
   cd "$files" && find . -type f | sort | xargs sha256sum
 ) | sha256sum | cut -c1-16)
 if [ "$(image_input_hash "$KIND_BASE_IMAGE")" = "$key" ]; then
-  log "$KIND_BASE_IMAGE is current ($key)"
+  log::info "$KIND_BASE_IMAGE is current ($key)"
   exit 0
 fi
 ctx=$(mktemp -d)
@@ -35,5 +35,5 @@ chmod -R u+w "$ctx/files"
 cp "$crictl" "$kind_here/base/Dockerfile" "$kind_here/base/ctr" "$ctx/"
 start=$SECONDS
 DOCKER_BUILDKIT=0 docker build -q --build-arg "ROOTFS_IMAGE=$rootfs_image" --label "$INPUT_LABEL=$key" \
-  -t "$KIND_BASE_IMAGE" "$ctx" >"$ctx/build.log" 2>&1 || { cat "$ctx/build.log" >&2; die "docker build of $KIND_BASE_IMAGE failed"; }
-log "built $KIND_BASE_IMAGE ($key) in $((SECONDS - start)) s"
+  -t "$KIND_BASE_IMAGE" "$ctx" >"$ctx/build.log" 2>&1 || { cat "$ctx/build.log" >&2; log::die "docker build of $KIND_BASE_IMAGE failed"; }
+log::info "built $KIND_BASE_IMAGE ($key) in $((SECONDS - start)) s"

@@ -5,7 +5,7 @@ set -euo pipefail
 # shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 KIND_KUBECONFIG=${KIND_KUBECONFIG:-$repo_root/.kind-kubeconfig}
-[ -s "$KIND_KUBECONFIG" ] || die "no kind kubeconfig at $KIND_KUBECONFIG: run make kind-up first"
+[ -s "$KIND_KUBECONFIG" ] || log::die "no kind kubeconfig at $KIND_KUBECONFIG: run make kind-up first"
 "$repo_root/hack/helm.sh" upgrade --install pim-operator "$repo_root/deploy/helm/pim-operator" \
   --kubeconfig "$KIND_KUBECONFIG" --namespace pim-system --create-namespace --wait --timeout 5m \
   --set "image.repository=${OPERATOR_IMAGE%:*}" --set "image.tag=${OPERATOR_IMAGE##*:}" \

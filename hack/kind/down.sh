@@ -7,8 +7,8 @@ set -euo pipefail
 KIND_KUBECONFIG=${KIND_KUBECONFIG:-$repo_root/.kind-kubeconfig}
 if docker info >/dev/null 2>&1 && "$kind_here/kind.sh" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; then
   "$kind_here/kind.sh" delete cluster --name "$KIND_CLUSTER" --kubeconfig "$KIND_KUBECONFIG"
-  log "deleted kind cluster $KIND_CLUSTER"
+  log::info "deleted kind cluster $KIND_CLUSTER"
 else
-  log "no kind cluster $KIND_CLUSTER; nothing to delete"
+  log::info "no kind cluster $KIND_CLUSTER; nothing to delete"
 fi
 rm -f "$KIND_KUBECONFIG"

@@ -30,16 +30,15 @@ constants=$kmod/cmd/kubeadm/app/constants/constants.go
 const() { sed -n "s/^\t$1 *= *\"\(.*\)\"\$/\1/p" "$constants"; }
 etcd_tag=$(const DefaultEtcdVersion)     # 3.6.5-0
 coredns_tag=$(const CoreDNSVersion)      # v1.12.1
-[ -n "$etcd_tag" ] && [ -n "$coredns_tag" ] || die "etcd/CoreDNS versions not found in $constants"
+[ -n "$etcd_tag" ] && [ -n "$coredns_tag" ] || log::die "etcd/CoreDNS versions not found in $constants"
 kind_src=$(kind_module_dir)
 kind_image() { sed -n "s/^const $1 = \"\(.*\)\"\$/\1/p" "$kind_src"/pkg/build/nodeimage/const_*.go; }
 sandbox=$(sed -n 's/^ *sandbox_image = "\(.*\)"/\1/p' "$kind_src/images/base/files/etc/containerd/config.toml")
-[ -n "$sandbox" ] || die "sandbox_image not found in kind's containerd config"
+[ -n "$sandbox" ] || log::die "sandbox_image not found in kind's containerd config"
 
-go_build_cached "etcd-v${etcd_tag%-*}" "go.etcd.io/etcd/server/v3@v${etcd_tag%-*}" etcd=go.etcd.io/etcd/server/v3 >&2
-go_build_cached "coredns-$coredns_tag" "github.com/coredns/coredns@$coredns_tag" github.com/coredns/coredns >&2
-go_build_cached "kube-router-v$KUBE_ROUTER_VERSION" "github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION" \
-  github.com/cloudnativelabs/kube-router/v2/cmd/kube-router >&2
+go_build_cached etcd "go.etcd.io/etcd/server/v3@v${etcd_tag%-*}" .=etcd
+go_build_cached coredns "github.com/coredns/coredns@$coredns_tag" .
+go_build_cached kube-router "github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION" ./cmd/kube-router
 
 # retag SOURCE IMAGE: IMAGE names the same image as SOURCE.
 retag() {
@@ -72,7 +71,7 @@ ENTRYPOINT [\"/bin/sh\", \"-c\", \"echo '$message' >&2; exit 1\"]"
 key=$( (echo "$dockerfile"; docker image inspect -f '{{.Id}}' "$NET_TOOLS_IMAGE") | sha256sum | cut -c1-16)
 if [ "$(image_input_hash "$kindnetd")" != "$key" ]; then
   echo "$dockerfile" | DOCKER_BUILDKIT=0 docker build -q --label "$INPUT_LABEL=$key" -t "$kindnetd" - >/dev/null 2>&1 \
-    || die "docker build of the $kindnetd placeholder failed"
-  log "built the $kindnetd placeholder ($key)"
+    || log::die "docker build of the $kindnetd placeholder failed"
+  log::info "built the $kindnetd placeholder ($key)"
 fi
 echo "$kindnetd"

@@ -7,7 +7,7 @@ set -euo pipefail
 # shellcheck source=hack/kind/lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-[ -x "$KIND_BIN/kind" ] || go_build_cached "kind-v$KIND_VERSION" "sigs.k8s.io/kind@v$KIND_VERSION" sigs.k8s.io/kind
+[ -x "$KIND_BIN/kind" ] || go_build_cached kind "sigs.k8s.io/kind@v$KIND_VERSION" .
 if ! has_cap 24; then
   export PATH=$kind_here/shim:$PATH
 fi

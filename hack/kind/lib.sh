@@ -6,9 +6,12 @@
 # shellcheck shell=bash disable=SC2034  # the variables are used by the scripts sourcing this
 
 kind_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PIM_LOG_SCOPE=${PIM_LOG_SCOPE:-kind}
 repo_root=$(cd "$kind_here/../.." && pwd)
 # shellcheck source=hack/images/common.sh
 . "$repo_root/hack/images/common.sh"
+# shellcheck source=hack/lib/go.sh
+. "$PIM_HACK/lib/go.sh"
 
 KIND_VERSION=${KIND_VERSION:-0.33.0}
 # crictl of the Kubernetes minor (kind's base image ships one; the node runs `crictl inspecti`).
@@ -45,72 +48,20 @@ has_cap() {
   (( (16#$mask >> bit) & 1 ))
 }
 
-# go_build_cached NAME MODULE@VERSION [BINARY=]PACKAGE...: build PACKAGEs (binaries named after
-# the last path element, or BINARY) of MODULE@VERSION in a throw-away wrapper module into
-# $PIM_CACHE_DIR/NAME/.
-# A no-op when every binary is there. The wrapper keeps the module's own requirements (go get),
-# so it works for modules whose main package is the module root (etcd, coredns) too.
-# k8s.io/kubernetes needs more: its staging modules are required at v0.0.0 and replaced in-tree,
-# so each is mapped to its published v0.MINOR.PATCH, and the version is stamped into the binaries.
-bin_name() { local p=${1%%=*}; echo "${p##*/}"; }
-go_build_cached() {
-  local name=$1 modver=$2 out=$PIM_CACHE_DIR/$1
-  shift 2
-  local pkg missing=0
-  for pkg in "$@"; do [ -x "$out/$(bin_name "$pkg")" ] || missing=1; done
-  if [ $missing = 0 ]; then log "$name: cached in $out"; return; fi
-  local work start=$SECONDS
-  mkdir -p "$PIM_CACHE_DIR"
-  work=$(mktemp -d "$PIM_CACHE_DIR/gobuild.XXXX")
-  log "$name: building $modver ($(for pkg in "$@"; do bin_name "$pkg"; done | xargs))"
-  (
-    cd "$work"
-    export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-    local ld="-s -w"
-    go mod init "local/${name//[^a-zA-Z0-9]/-}" >/dev/null 2>&1
-    if [ "${modver%@*}" = k8s.io/kubernetes ]; then
-      local v=${modver#*@v} gomod m
-      gomod=$(go mod download -json "$modver" | jq -r .GoMod)
-      go mod edit -go="$(awk '$1 == "go" {print $2}' "$gomod")" -require="$modver"
-      for m in $(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod"); do
-        go mod edit -replace="$m=$m@v0.${v#1.}"
-      done
-      local major=${v%%.*} rest=${v#*.}
-      for m in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-        ld+=" -X $m.gitVersion=v$v -X $m.gitMajor=$major -X $m.gitMinor=${rest%%.*}"
-        ld+=" -X $m.gitTreeState=clean -X $m.buildDate=1970-01-01T00:00:00Z"
-      done
-    fi
-    go get "$modver" >go-get.log 2>&1 || { cat go-get.log >&2; exit 1; }
-    mkdir -p "$out.tmp"
-    for pkg in "$@"; do
-      nice go build -trimpath -ldflags "$ld" -o "$out.tmp/$(bin_name "$pkg")" "${pkg#*=}"
-    done
-  ) || { rm -rf "$work" "$out.tmp"; die "$name: build of $modver failed"; }
-  rm -rf "$work" "$out"
-  mv "$out.tmp" "$out"
-  log "$name: built in $((SECONDS - start)) s"
-}
-
 # binary_image IMAGE BASE BINARY [ENTRYPOINT]: BASE plus BINARY in /usr/local/bin (and, when
-# given, as the entrypoint: a JSON array).
+# given, as the entrypoint: a JSON array), through the shared image recipe (hack/lib/image.sh);
+# prints IMAGE.
 binary_image() {
-  local image=$1 base=$2 binary=$3 entrypoint=${4:-} key ctx dockerfile
-  dockerfile="FROM $base
-COPY $(basename "$binary") /usr/local/bin/
-ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin
-${entrypoint:+ENTRYPOINT $entrypoint}"
-  key=$( (echo "$dockerfile"; [ "$base" = scratch ] || docker image inspect -f '{{.Id}}' "$base"
-    sha256sum "$binary" | cut -c1-64) | sha256sum | cut -c1-16)
-  echo "$image"
-  if [ "$(image_input_hash "$image")" = "$key" ]; then return; fi
-  ctx=$(mktemp -d)
+  local image=$1 base=$2 binary=$3 entrypoint=${4:-} ctx base_id=""
+  ctx=$(mktemp -d "${TMPDIR:-/tmp}/pim-kind-image.XXXXXX")
   cp "$binary" "$ctx/"
-  echo "$dockerfile" >"$ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q --label "$INPUT_LABEL=$key" -t "$image" "$ctx" >/dev/null 2>"$ctx/err" \
-    || { cat "$ctx/err" >&2; rm -rf "$ctx"; die "docker build of $image failed"; }
+  printf '%s\n' "FROM $base" "COPY $(basename "$binary") /usr/local/bin/" \
+    "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin" \
+    ${entrypoint:+"ENTRYPOINT $entrypoint"} >"$ctx/Dockerfile"
+  [ "$base" = scratch ] || base_id=$(docker image inspect -f '{{.Id}}' "$base")
+  image_build --key "base $base_id" "$image" "$ctx" || { rm -rf "$ctx"; return 1; }
   rm -rf "$ctx"
-  log "built $image ($key)"
+  echo "$image"
 }
 
 # kind_default_image: the kindest/node image this kind release defaults to (with its digest).
@@ -132,6 +83,6 @@ kind_node_mode() {
         echo local
       fi
       ;;
-    *) die "KIND_NODE=$KIND_NODE: expected auto, local or stock" ;;
+    *) log::die "KIND_NODE=$KIND_NODE: expected auto, local or stock" ;;
   esac
 }

@@ -13,9 +13,9 @@ set -euo pipefail
 
 "$kind_here/base.sh"
 mapfile -t images < <("$kind_here/images.sh")
-go_build_cached "kubeadm-v$K8S_VERSION" "k8s.io/kubernetes@v$K8S_VERSION" \
-  k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
-tools=$PIM_CACHE_DIR/kubeadm-v$K8S_VERSION
+go_build_cached --k8s-staging --ldflags "$(k8s_version_ldflags "$K8S_VERSION")" \
+  kubeadm "k8s.io/kubernetes@v$K8S_VERSION" ./cmd/kubeadm ./cmd/kubectl
+tools=$(go_cache_dir kubeadm "$K8S_VERSION")
 
 key=$( (
   echo "kind v$KIND_VERSION"
@@ -26,7 +26,7 @@ mkdir -p "$KIND_WORK"
 stamp=$KIND_WORK/node-image-${KIND_NODE_IMAGE_LOCAL//[\/:]/_}.key
 id=$(docker image inspect -f '{{.Id}}' "$KIND_NODE_IMAGE_LOCAL" 2>/dev/null || true)
 if [ -n "$id" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key $id" ]; then
-  log "$KIND_NODE_IMAGE_LOCAL is current ($key)"
+  log::info "$KIND_NODE_IMAGE_LOCAL is current ($key)"
   exit 0
 fi
 
@@ -60,9 +60,9 @@ rm -rf "$work/save"
 tarball=$work/kubernetes-server-linux-amd64.tar.gz
 tar -C "$work" -c kubernetes | gzip -1 >"$tarball"
 rm -rf "$work/kubernetes"
-log "building $KIND_NODE_IMAGE_LOCAL from $KIND_BASE_IMAGE and a $(du -h "$tarball" | cut -f1) server tarball"
+log::info "building $KIND_NODE_IMAGE_LOCAL from $KIND_BASE_IMAGE and a $(du -h "$tarball" | cut -f1) server tarball"
 "$kind_here/kind.sh" build node-image --type file --base-image "$KIND_BASE_IMAGE" \
   --image "$KIND_NODE_IMAGE_LOCAL" "$tarball" >"$work/build.log" 2>&1 \
-  || { cat "$work/build.log" >&2; die "kind build node-image failed"; }
+  || { cat "$work/build.log" >&2; log::die "kind build node-image failed"; }
 echo "$key $(docker image inspect -f '{{.Id}}' "$KIND_NODE_IMAGE_LOCAL")" >"$stamp"
-log "built $KIND_NODE_IMAGE_LOCAL ($key) in $((SECONDS - start)) s"
+log::info "built $KIND_NODE_IMAGE_LOCAL ($key) in $((SECONDS - start)) s"

@@ -11,14 +11,14 @@ kubectl=(kubectl --kubeconfig "$KIND_KUBECONFIG")
 
 "${kubectl[@]}" create namespace "$NS" --dry-run=client -o yaml | "${kubectl[@]}" apply -f - >/dev/null
 "${kubectl[@]}" apply -n "$NS" -f "$repo_root/examples/user-management.yaml" >/dev/null
-log "waiting for the sample instance pi/users in namespace $NS to be Ready"
+log::info "waiting for the sample instance pi/users in namespace $NS to be Ready"
 "${kubectl[@]}" wait -n "$NS" --for=condition=Ready pi/users --timeout=5m >/dev/null \
-  || die "pi/users is not Ready: $("${kubectl[@]}" get pi users -n "$NS" -o jsonpath='{.status.conditions}')"
+  || log::die "pi/users is not Ready: $("${kubectl[@]}" get pi users -n "$NS" -o jsonpath='{.status.conditions}')"
 port=$("${kubectl[@]}" get -n "$NS" svc users -o jsonpath='{.spec.ports[0].nodePort}')
 base=http://127.0.0.1:$port
 deadline=$((SECONDS + 60))
 until curl -fsS -o /dev/null "$base/ready"; do
-  [ $SECONDS -lt $deadline ] || die "$base/ready does not answer (is port $port published in kind-config.yaml?)"
+  [ $SECONDS -lt $deadline ] || log::die "$base/ready does not answer (is port $port published in kind-config.yaml?)"
   sleep 1
 done
 cat <<MSG

@@ -20,9 +20,9 @@ mode=$(kind_node_mode)
 config=$repo_root/kind-config.yaml
 create=(create cluster --name "$KIND_CLUSTER" --kubeconfig "$KIND_KUBECONFIG")
 if [ "$mode" = local ]; then
-  log "no registry for kind's node image: building it here (cached after the first run)"
+  log::info "no registry for kind's node image: building it here (cached after the first run)"
   "$kind_here/node-image.sh"
-  grep -q '^networking:' "$config" && die "$config has a networking section: merge disableDefaultCNI into it by hand"
+  grep -q '^networking:' "$config" && log::die "$config has a networking section: merge disableDefaultCNI into it by hand"
   mkdir -p "$KIND_WORK"
   { cat "$config"; printf 'networking:\n  disableDefaultCNI: true   # kube-router, from hack/kind/up.sh\n'; } \
     >"$KIND_WORK/kind-config.yaml"
@@ -31,25 +31,25 @@ if [ "$mode" = local ]; then
 fi
 
 if "${kind[@]}" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; then
-  log "kind cluster $KIND_CLUSTER exists; reusing it"
+  log::info "kind cluster $KIND_CLUSTER exists; reusing it"
   "${kind[@]}" export kubeconfig --name "$KIND_CLUSTER" --kubeconfig "$KIND_KUBECONFIG" >/dev/null 2>&1
 else
-  log "creating kind cluster $KIND_CLUSTER ($mode node image, $config)"
+  log::info "creating kind cluster $KIND_CLUSTER ($mode node image, $config)"
   t=$SECONDS
   "${kind[@]}" "${create[@]}" --config "$config" \
-    || die "kind create cluster failed (the nodes' logs: hack/kind/kind.sh export logs --name $KIND_CLUSTER)"
-  log "cluster created in $((SECONDS - t)) s"
+    || log::die "kind create cluster failed (the nodes' logs: hack/kind/kind.sh export logs --name $KIND_CLUSTER)"
+  log::info "cluster created in $((SECONDS - t)) s"
 fi
 
 if [ "$mode" = local ]; then
   sed "s|KUBE_ROUTER_IMAGE|$KUBE_ROUTER_IMAGE|g" "$kind_here/cni/kube-router.yaml" | "${kubectl[@]}" apply -f - >/dev/null
   "${kubectl[@]}" -n kube-system rollout status daemonset/kube-router --timeout=180s >/dev/null \
-    || die "kube-router did not become ready: kubectl -n kube-system logs ds/kube-router"
+    || log::die "kube-router did not become ready: kubectl -n kube-system logs ds/kube-router"
 fi
 "${kubectl[@]}" wait --for=condition=Ready node --all --timeout=180s >/dev/null \
-  || die "the nodes did not become Ready: $("${kubectl[@]}" get nodes -o wide 2>&1)"
+  || log::die "the nodes did not become Ready: $("${kubectl[@]}" get nodes -o wide 2>&1)"
 "${kubectl[@]}" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null \
-  || die "CoreDNS did not become ready"
+  || log::die "CoreDNS did not become ready"
 "${kubectl[@]}" -n local-path-storage rollout status deployment/local-path-provisioner --timeout=180s >/dev/null \
-  || die "local-path-provisioner did not become ready"
-log "kind cluster $KIND_CLUSTER is ready in $((SECONDS - start)) s: export KUBECONFIG=$KIND_KUBECONFIG"
+  || log::die "local-path-provisioner did not become ready"
+log::info "kind cluster $KIND_CLUSTER is ready in $((SECONDS - start)) s: export KUBECONFIG=$KIND_KUBECONFIG"

@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import yaml
 
-from support.helm import CHART, Helm, leftovers, set_args
-from support.waiting import wait_for
-
-if TYPE_CHECKING:
-    from conftest import Cluster
+from tests.support.cluster import Cluster
+from tests.support.helm import CHART, Helm, leftovers, set_args
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

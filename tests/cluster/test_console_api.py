@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from support.console import ConsoleProcess
-from support.pim import FAKE_TOLERATION
-from support.waiting import wait_for
+from tests.support.console import ConsoleProcess
+from tests.support.pim import FAKE_TOLERATION
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.pim import pim_instance
+from tests.support.pim import pim_instance
 
 pytestmark = pytest.mark.cluster
 

@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from support.pim import (
+from tests.support.pim import (
     BOOKS,
     apply,
     condition,
@@ -22,7 +22,7 @@ from support.pim import (
     status_of,
     wait_condition,
 )
-from support.waiting import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

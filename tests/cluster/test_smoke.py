@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from support.waiting import wait_for
-
-Cluster = Any  # tests/conftest.py's Cluster
+from tests.support.cluster import Cluster
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

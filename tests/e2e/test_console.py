@@ -24,11 +24,11 @@ from typing import Any
 import httpx
 import pytest
 
-from support.browser import act, attribute, chromium, console_errors, find, press, quit_chromium, shot, type_into
-from support.console import PortForward, run_documented
-from support.helm import CHART, Helm, set_args
-from support.pim import pim_model
-from support.waiting import wait_for
+from tests.support.browser import act, attribute, chromium, console_errors, find, press, quit_chromium, shot, type_into
+from tests.support.console import PortForward, run_documented
+from tests.support.helm import CHART, Helm, set_args
+from tests.support.pim import pim_model
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -438,8 +438,8 @@ def test_charts_come_from_prometheus_when_configured(
     import yaml
     from test_prometheus import prometheus_binary  # the upstream build the Prometheus e2e test uses
 
-    from support.console import ConsoleProcess
-    from support.operator_proc import free_port
+    from tests.support.console import ConsoleProcess
+    from tests.support.net import free_port
 
     work = tmp_path_factory.mktemp("console-prometheus")
     # The instance's pods as static targets, labelled the way the usual pod discovery labels them.

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.helm import CHART, Helm, leftovers, set_args
-from support.operator_incluster import image_values
-from support.pim import BOOKS, apply, pim_model, status_of, wait_condition
-from support.reach import forward
-from support.waiting import wait_for
-
-if TYPE_CHECKING:
-    from conftest import Cluster
+from tests.support.cluster import Cluster
+from tests.support.helm import CHART, Helm, leftovers, set_args
+from tests.support.operator_incluster import image_values
+from tests.support.pim import BOOKS, apply, pim_model, status_of, wait_condition
+from tests.support.reach import forward
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import json
 import httpx
 import pytest
 
-from support.pim import apply, condition, events_for, patch_spec, pim_model, status_of, wait_condition
-from support.reach import PortForward, forward, node_port_url, published_node_ports
-from support.waiting import wait_for
+from tests.support.pim import apply, condition, events_for, patch_spec, pim_model, status_of, wait_condition
+from tests.support.reach import PortForward, forward, node_port_url, published_node_ports
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from support.reach import is_kind
-from support.waiting import wait_for
-
-if TYPE_CHECKING:
-    from conftest import Cluster
+from tests.support.cluster import Cluster
+from tests.support.reach import is_kind
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

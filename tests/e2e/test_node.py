@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pytest
 
-from support.waiting import wait_for
-
-if TYPE_CHECKING:
-    from conftest import Cluster
+from tests.support.cluster import Cluster
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -14,12 +14,12 @@ import httpx
 import pytest
 import yaml
 
-from support.operator_incluster import NAMESPACE as OPERATOR_NAMESPACE
-from support.operator_incluster import InClusterOperator
-from support.operator_proc import free_port
-from support.pim import apply, pim_model, wait_condition
-from support.reach import PortForward
-from support.waiting import wait_for
+from tests.support.net import free_port
+from tests.support.operator_incluster import NAMESPACE as OPERATOR_NAMESPACE
+from tests.support.operator_incluster import InClusterOperator
+from tests.support.pim import apply, pim_model, wait_condition
+from tests.support.reach import PortForward
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

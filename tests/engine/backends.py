@@ -17,7 +17,7 @@ from typing import Protocol
 
 import pytest
 
-from support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer
 
 BACKENDS = [b.strip() for b in os.environ.get("PIM_ENGINE_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 if os.environ.get("CI") and set(BACKENDS) != {"sqlite", "postgresql"}:

@@ -17,7 +17,7 @@ import pytest
 from backends import BACKENDS, Backend, NewDatabase, database_factory
 from engine_harness import SHOP_MODEL, Engine
 
-from support.postgres import PostgresServer, PostgresUnavailable
+from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 
 @pytest.fixture(scope="session")

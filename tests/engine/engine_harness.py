@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import httpx
 from backends import Backend, SqliteBackend
+
+from tests.support.net import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "serve"
 SHOP_MODEL = FIXTURES / "shop.yaml"
@@ -40,12 +41,6 @@ def write_model(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def file_digest(path: Path) -> str:

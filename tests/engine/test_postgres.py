@@ -14,8 +14,8 @@ import pytest
 from backends import PostgresBackend
 from engine_harness import LIBRARY_MODEL, SHOP_MODEL, Engine, write_model
 
-from support.postgres import PostgresServer, PostgresUnavailable
-from support.waiting import wait_for
+from tests.support.postgres import PostgresServer, PostgresUnavailable
+from tests.support.waiting import wait_for
 
 REPLICAS = 4
 MODEL = LIBRARY_MODEL.replace("      pages: {type: integer, required: false}\n", "")

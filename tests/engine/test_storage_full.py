@@ -21,7 +21,7 @@ import pytest
 from backends import BACKENDS, Backend, PostgresBackend, SqliteBackend
 from engine_harness import SHOP_MODEL, Engine
 
-from support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 

@@ -8,26 +8,15 @@ fourteen servers would cost more than the rest of the suite.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-import pytest
 from backends import NewDatabase, PostgresBackend, SqliteBackend
 
 from pim_engine.app import create_app
 from pim_engine.loader import load_model
-
-UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "models" / "upstream"
-
-
-def upstream_models() -> list[Path]:
-    if not UPSTREAM.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"upstream models missing at {UPSTREAM}")
-        pytest.skip(f"upstream models not found at {UPSTREAM}")
-    return sorted(p for p in UPSTREAM.iterdir() if p.suffix in (".md", ".yaml", ".yml"))
+from tests.support.upstream import upstream_dir, upstream_models
 
 
 async def check(path: Path, database: SqliteBackend | PostgresBackend) -> None:
@@ -52,6 +41,6 @@ async def check(path: Path, database: SqliteBackend | PostgresBackend) -> None:
 
 def test_every_upstream_model_is_served(new_database: NewDatabase) -> None:
     models = upstream_models()
-    assert models, f"no model files in {UPSTREAM}"
+    assert models, f"no model files in {upstream_dir()}"
     for path in models:
         asyncio.run(check(path, new_database()))

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support.waiting import wait_for
+from tests.support.waiting import wait_for
 
 CHROMIUM = os.environ.get("PIM_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("PIM_CHROMEDRIVER", "/usr/bin/chromedriver")

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from support.operator_proc import free_port
-from support.waiting import wait_for
+from tests.support.net import free_port
+from tests.support.waiting import wait_for
 
 
 class ConsoleProcess:

@@ -7,16 +7,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from support.operator_incluster import InClusterOperator
-from support.operator_proc import OperatorProcess
+from tests.support.cluster import Cluster
+from tests.support.operator_incluster import InClusterOperator
+from tests.support.operator_proc import OperatorProcess
 
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "deploy" / "crds"
-Cluster = Any  # tests/conftest.py's Cluster
 PROBE_NETWORKS = os.environ.get("PIM_TEST_POD_NETWORKS", "10.244.0.0/16")
 
 

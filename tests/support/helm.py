@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from tests.support.commands import CommandError, run
 
 REPO = Path(__file__).resolve().parents[2]
 HELM = REPO / "hack" / "helm.sh"
@@ -33,11 +33,8 @@ RELEASE_CLUSTER_KINDS = (
 )
 
 
-class HelmError(AssertionError):
-    def __init__(self, args: tuple[str, ...], proc: subprocess.CompletedProcess[str]) -> None:
-        self.proc = proc
-        said = proc.stderr.strip() or proc.stdout.strip()
-        super().__init__(f"helm {shlex.join(args)} exited {proc.returncode}:\n{said}")
+class HelmError(CommandError):
+    """A helm call failed; the message carries the command line and helm's output."""
 
 
 class Helm:
@@ -52,18 +49,8 @@ class Helm:
         }
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, **self.env}
-        proc = subprocess.run(
-            [str(HELM), f"--kubeconfig={self.kubeconfig}", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise HelmError(args, proc)
-        return proc
+        argv = [str(HELM), f"--kubeconfig={self.kubeconfig}"]
+        return run("helm", argv, args, env=self.env, check=check, timeout=timeout, error=HelmError)
 
 
 def set_args(values: dict[str, Any]) -> list[str]:

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.helm import CHART, Helm, set_args
-from support.reach import PortForward
+from tests.support.helm import CHART, Helm, set_args
+from tests.support.reach import PortForward
 
 RELEASE = "pim-operator"
 NAMESPACE = "pim-system"

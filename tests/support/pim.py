@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from support.waiting import wait_for
+from tests.support.cluster import Cluster
+from tests.support.waiting import wait_for
 
-Cluster = Any  # tests/conftest.py's Cluster
 #: A small model the suites share: one entity, an exact decimal, a unique key.
 BOOKS = """
 domain: library

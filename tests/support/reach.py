@@ -8,7 +8,6 @@ starts a new one whenever the last one has exited.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import threading
@@ -17,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from support.waiting import wait_for
+from tests.support.kubectl import KUBECTL
+from tests.support.waiting import wait_for
 
-KUBECTL = os.environ.get("KUBECTL", "kubectl")
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 
 

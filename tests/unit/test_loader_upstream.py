@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from pim_engine.loader import load_model, model_from_dict
 from pim_engine.model import Model
+from tests.support.upstream import upstream_dir, upstream_models
 
 pytestmark = pytest.mark.unit
 
-UPSTREAM = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "upstream"
 
 EXPECTED = {
     # User (用户) only: the classDiagram repeats it and UserService is a service, not an entity.
@@ -48,15 +47,11 @@ EXPECTED = {
 
 
 def upstream(name: str) -> Path:
-    if not UPSTREAM.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"upstream models missing at {UPSTREAM}")
-        pytest.skip(f"upstream models not present at {UPSTREAM}")
-    return UPSTREAM / name
+    return upstream_dir() / name
 
 
 def test_the_table_covers_every_upstream_file() -> None:
-    present = {p.name for p in upstream("").iterdir() if p.suffix in (".md", ".yaml", ".yml")}
+    present = {p.name for p in upstream_models()}
     assert present == set(EXPECTED)
 
 
