@@ -58,7 +58,7 @@ test-fast: venv ## unit tests and the engine's HTTP tests (real uvicorn, real SQ
 # The local cluster gets a real node (containerd, kubelet, kube-proxy; needs root) for the e2e tests.
 test-cluster: export PIM_CLUSTER_NODE ?= 1
 test-cluster: venv binaries $(NODE_IMAGES) ## everything that needs the API server (starts the local cluster)
-	$(PYTEST) -m "cluster or e2e" -q --junitxml=build/junit-cluster.xml
+	$(PYTEST) -m "(cluster or e2e) and not kind_only" -q --junitxml=build/junit-cluster.xml
 
 test: lint test-fast test-cluster ## every test: lint, unit, engine, cluster, e2e
 	@$(PY) hack/ci/count.py build/junit-fast.xml build/junit-cluster.xml
@@ -108,7 +108,7 @@ kind-deploy: venv ## helm install the operator into pim-system of the kind clust
 
 kind-e2e: venv ## the e2e suite against the kind cluster (the operator and Prometheus run in it)
 	hack/kind/load.sh --e2e
-	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m e2e -q --junitxml=build/junit-kind.xml
+	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m "e2e and not local_node_only" -q --junitxml=build/junit-kind.xml
 
 kind-down: ## delete the kind cluster
 	hack/kind/down.sh

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -33,7 +34,8 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 NODE_LABEL = ("pim.dev/node", "local")
-RELEASE = "pim-console-e2e"
+# A name of this run's own: a run killed before its uninstall leaves cluster-wide RBAC of its release behind.
+RELEASE = f"pim-console-{secrets.token_hex(3)}"
 CONSOLE = f"{RELEASE}-pim-operator-console"
 V2_PORTS = (8000, 8001, 8002, 8003, 8004, 8005)
 SHOTS = Path(os.environ.get("PIM_SCREENSHOTS") or REPO / "build" / "screenshots")

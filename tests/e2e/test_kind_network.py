@@ -90,6 +90,7 @@ def fetch(cluster: Cluster, ns: str, pod: str, url: str, timeout: float = 5) -> 
     return cluster.kubectl(*args, timeout=60).stdout.strip()
 
 
+@pytest.mark.kind_only
 def test_pods_reach_each_other_across_nodes(cluster: Cluster, pods: dict[str, Any]) -> None:
     ns, token = pods["ns"], pods["token"]
     by_ip = f"http://{pods['server_ip']}:{PORT}/token"
@@ -98,6 +99,7 @@ def test_pods_reach_each_other_across_nodes(cluster: Cluster, pods: dict[str, An
     assert wait_for(lambda: fetch(cluster, ns, "stranger", by_name) == token, 60, f"stranger -> {by_name}")
 
 
+@pytest.mark.kind_only
 def test_network_policy_is_enforced(cluster: Cluster, pods: dict[str, Any]) -> None:
     ns, token = pods["ns"], pods["token"]
     url = f"http://{pods['server_ip']}:{PORT}/token"

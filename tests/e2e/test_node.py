@@ -136,6 +136,7 @@ def test_pod_runs_on_the_real_node(probe: Probe, cluster: Cluster) -> None:
     assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://")
 
 
+@pytest.mark.local_node_only
 def test_host_reaches_pod_ip(probe: Probe, cluster: Cluster) -> None:
     _host_reaches_cluster_network(cluster)
     response = httpx.get(f"http://{probe.pod_ip}:{PORT}/token", timeout=10)
@@ -143,6 +144,7 @@ def test_host_reaches_pod_ip(probe: Probe, cluster: Cluster) -> None:
     assert response.text == probe.token
 
 
+@pytest.mark.local_node_only
 def test_host_reaches_cluster_ip_service(probe: Probe, cluster: Cluster) -> None:
     _host_reaches_cluster_network(cluster)
 
