@@ -431,10 +431,14 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     assert console_errors(browser, allowed=("status of 422",)) == []
 
 
+@pytest.mark.local_node_only
 def test_charts_come_from_prometheus_when_configured(
     installed: Installed, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """A real Prometheus scrapes the instances; a console pointed at it charts its series."""
+    """A real Prometheus scrapes the instances; a console pointed at it charts its series.
+
+    The Prometheus runs on the host and scrapes pod IPs, which only the embedded node routes.
+    """
     import subprocess
 
     import yaml
