@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 
 from pim_engine import errors
+from pim_engine.access.config import OPEN, Access
 from pim_engine.database_url import SQLITE, parse
 from pim_engine.entity_models import build_models, component_names
 from pim_engine.guard import RequestGuard
@@ -74,8 +75,11 @@ def create_app(
     allow_destructive_migration: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
     pool_size: int = 10,
+    access: Access = OPEN,
 ) -> FastAPI:
     """Return the app serving ``model`` over ``database`` (``sqlite:///...``, ``postgresql://...`` or a file path).
+
+    ``access`` says who may call it (``pim_engine.access``); with its default nobody is asked.
 
     Raises ``ModelError`` for a model the engine cannot map and, for SQLite, ``MigrationRefused``
     (database untouched) for a change that needs ``allow_destructive_migration`` or cannot be applied.
@@ -90,6 +94,7 @@ def create_app(
     )
     metrics = Metrics(model, db.row_counts)
     model_body = errors.dumps(model_document(model))
+    guard = _access_guard(access, metrics) if access.enabled else None  # (middleware, its arguments)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +102,8 @@ def create_app(
         try:
             yield
         finally:
+            if guard is not None and guard[1]["reviewer"] is not None:
+                await guard[1]["reviewer"].aclose()
             await db.stop()
 
     app = FastAPI(
@@ -151,12 +158,16 @@ def create_app(
                 tags=app.openapi_tags,
             )
             schema["info"]["x-model-digest"] = model.digest
+            access.document(schema)
             # Collections may have non-ASCII names; a path in the document is the URL clients send.
             schema["paths"] = {url_quote(p, safe="/{}"): ops for p, ops in schema["paths"].items()}
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # Middleware added last runs first: the request guard, metrics (so refusals are counted), access.
+    if guard is not None:
+        app.add_middleware(guard[0], **guard[1])
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestGuard, max_url_bytes=MAX_URL_BYTES)
     app.state.model = model
@@ -165,3 +176,17 @@ def create_app(
     app.state.migration = outcome
     app.state.collections = frozenset(t.entity.collection for t in tables.values())
     return app
+
+
+def _access_guard(access: Access, metrics: Metrics) -> tuple[type, dict[str, Any]]:
+    """The access middleware and its arguments (imported here: HTTPX only where auth is on)."""
+    from pim_engine.access.guard import AccessGuard
+    from pim_engine.access.keys import KeyRing
+    from pim_engine.access.kube import Reviewer
+
+    reviewer = None
+    if access.api_server is not None and access.instance is not None:
+        namespace, name = access.instance
+        reviewer = Reviewer(access.api_server, namespace, name, on_review=metrics.count_review)
+    keys = KeyRing(access.keys_dir) if access.keys_dir is not None else None
+    return AccessGuard, {"mode": access.mode, "reviewer": reviewer, "keys": keys}

@@ -73,6 +73,15 @@ class Metrics:
         info.labels(model.domain, model.version, model.digest).set(1)
         self.registry.register(_RowsCollector(row_counts))
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._reviews = Counter(
+            "pim_access_reviews",
+            "TokenReviews and SubjectAccessReviews sent to the API server (answers are cached), by outcome.",
+            ["review", "outcome"],
+            registry=self.registry,
+        )
+
+    def count_review(self, review: str, outcome: str) -> None:
+        self._reviews.labels(review, outcome).inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)

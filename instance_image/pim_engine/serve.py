@@ -52,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             allow_destructive_migration=settings.allow_destructive_migration,
             max_body_bytes=settings.max_body_bytes,
             pool_size=settings.pool_size,
+            access=settings.access,
         )
         database = app.state.database
         if hasattr(database, "migrate"):

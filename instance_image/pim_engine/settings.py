@@ -3,6 +3,11 @@
 The container sets the environment; a person at a shell passes flags; a flag wins over the
 environment. Bad values fail here, before anything is loaded, with the offending name in the message.
 
+Access (``--auth``): ``none`` (the default), ``kubernetes`` (a bearer token, checked with a
+TokenReview and a SubjectAccessReview on the PimInstance ``--instance NAMESPACE/NAME``, through the
+API server of ``PIM_KUBE_API`` or, in a pod, the in-cluster one) or ``apikey`` (the keys in
+``--api-keys-dir``; ``/metrics`` also takes Kubernetes tokens when an API server is known).
+
 The database: ``--database-url`` (``sqlite:///path`` or ``postgresql://...``), else ``--db PATH``
 (an SQLite file), else ``PIM_DATABASE_URL``, else the file named by ``PIM_DATABASE_URL_FILE`` (a
 mounted Secret), else ``PIM_DB``. The image sets ``PIM_DB=/data/pim.db``, so a URL from the
@@ -16,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pim_engine.access.apiserver import ApiServer
+from pim_engine.access.config import APIKEY, KUBERNETES, MODES, NONE, OPEN, Access
 from pim_engine.database_url import DatabaseUrlError, parse, sqlite_url
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -37,6 +44,7 @@ class Settings:
     log_level: str = "info"
     max_body_bytes: int = 1 << 20
     pool_size: int = 10
+    access: Access = OPEN
 
 
 def _env_bool(env: Mapping[str, str], name: str) -> bool:
@@ -79,6 +87,21 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="largest request body accepted; larger ones get 413 [PIM_MAX_BODY_BYTES] (default 1 MiB)",
     )
     parser.add_argument(
+        "--auth",
+        default=env.get("PIM_AUTH", "none"),
+        help="who may call the API: none, kubernetes (bearer tokens, the cluster's RBAC) or apikey [PIM_AUTH]",
+    )
+    parser.add_argument(
+        "--api-keys-dir",
+        default=env.get("PIM_API_KEYS_DIR"),
+        help="directory whose files are the API keys, one per file (auth apikey) [PIM_API_KEYS_DIR]",
+    )
+    parser.add_argument(
+        "--instance",
+        default=env.get("PIM_INSTANCE"),
+        help="NAMESPACE/NAME of the PimInstance whose RBAC decides (auth kubernetes) [PIM_INSTANCE]",
+    )
+    parser.add_argument(
         "--log-level",
         default=env.get("PIM_LOG_LEVEL", "info"),
         help=f"one of {', '.join(LOG_LEVELS)} [PIM_LOG_LEVEL]",
@@ -118,6 +141,7 @@ def parse_settings(argv: Sequence[str] | None, env: Mapping[str, str]) -> Settin
     allow = args.allow_destructive_migration
     if allow is None:
         allow = _env_bool(env, "PIM_ALLOW_DESTRUCTIVE_MIGRATION")
+    access = _access(args, env)
     return Settings(
         model=args.model,
         database_url=database_url,
@@ -127,7 +151,45 @@ def parse_settings(argv: Sequence[str] | None, env: Mapping[str, str]) -> Settin
         log_level=level,
         max_body_bytes=max_body,
         pool_size=pool_size,
+        access=access,
     )
+
+
+def _access(args: argparse.Namespace, env: Mapping[str, str]) -> Access:
+    """What the mode needs, or why it cannot run."""
+    auth = str(args.auth).strip().lower()
+    if auth not in MODES:
+        raise SettingsError(f"auth (PIM_AUTH) must be one of {', '.join(MODES)}, not {args.auth!r}")
+    if auth == NONE:
+        return OPEN
+    instance = None
+    if args.instance:
+        namespace, _, name = str(args.instance).partition("/")
+        if not namespace or not name or "/" in name:
+            raise SettingsError(f"instance (PIM_INSTANCE) must be NAMESPACE/NAME, not {args.instance!r}")
+        instance = (namespace, name)
+    api_server: ApiServer | None = ApiServer.from_env(env)
+    if auth == KUBERNETES:
+        if instance is None:
+            raise SettingsError("auth kubernetes needs --instance NAMESPACE/NAME (PIM_INSTANCE): its RBAC decides")
+        if api_server is None:
+            raise SettingsError(
+                "auth kubernetes needs the Kubernetes API: run in a pod, or set PIM_KUBE_API "
+                "(with PIM_KUBE_TOKEN_FILE and PIM_KUBE_CA_FILE)"
+            )
+    keys = None
+    if auth == APIKEY:
+        if not args.api_keys_dir:
+            raise SettingsError("auth apikey needs --api-keys-dir (PIM_API_KEYS_DIR): one key per file")
+        keys = Path(args.api_keys_dir)
+        if instance is None:
+            api_server = None  # /metrics then takes API keys only
+    if api_server is not None and not api_server.token_file.is_file():
+        raise SettingsError(
+            f"auth {auth}: no ServiceAccount token at {api_server.token_file} "
+            "(does the pod mount one? automountServiceAccountToken)"
+        )
+    return Access(auth, keys, instance, api_server)
 
 
 def _database_url(args: argparse.Namespace, env: Mapping[str, str]) -> str:
