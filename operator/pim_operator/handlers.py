@@ -17,7 +17,7 @@ import kopf
 
 from pim_operator import metrics
 from pim_operator.apis.v1alpha1 import GROUP, INSTANCE_PLURAL, MODEL_PLURAL, VERSION
-from pim_operator.apis.v1alpha1.labels import INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL
+from pim_operator.apis.v1alpha1.labels import INSTANCE_LABEL, INSTANCE_NAMESPACE_LABEL, MANAGED_BY, MANAGED_BY_LABEL
 from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.cache import Key
 from pim_operator.kube import config as kubeconfig
@@ -142,6 +142,7 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
             op.instances.remove(*key)
             op.probes.pop(key, None)
             op.instance_queue.forget(key)  # type: ignore[union-attr]
+            await instance_reconciler.forget_cluster_children(op, *key)
             if old_model:
                 op.enqueue_model((ns, old_model))
             if gone.node_port is not None:
@@ -171,13 +172,16 @@ def _watch_children(registry: kopf.OperatorRegistry, holder: Holder, kind: kinds
         metrics.WATCH_EVENTS.labels(kind=kind.kind).inc()
         store = op.store(kind)
         meta = body["metadata"]
+        labels = meta.get("labels") or {}
         if event.get("type") == "DELETED":
-            store.remove(meta["namespace"], meta["name"])
+            store.remove(meta.get("namespace") or "", meta["name"])
         else:
             store.put(body)
-        owner = (meta.get("labels") or {}).get(INSTANCE_LABEL)
-        if owner:
-            op.enqueue_instance((meta["namespace"], owner))
+        owner = labels.get(INSTANCE_LABEL)
+        # A cluster-scoped child names its instance's namespace in a label.
+        owner_ns = meta.get("namespace") or labels.get(INSTANCE_NAMESPACE_LABEL)
+        if owner and owner_ns:
+            op.enqueue_instance((owner_ns, owner))
 
 
 async def _resync(op: Operator) -> None:
@@ -188,6 +192,10 @@ async def _resync(op: Operator) -> None:
             op.enqueue_model(key)
         for key in op.instances.keys():
             op.enqueue_instance(key)
+        try:
+            await instance_reconciler.sweep_cluster_children(op)
+        except Exception:  # a failed sweep is retried at the next resync; the loop must go on
+            log.exception("sweeping ClusterRoleBindings failed")
         op.last_resync = time.monotonic()
 
 

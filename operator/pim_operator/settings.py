@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import ipaddress
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_ENGINE_IMAGE = "pim.dev/pim-engine:dev"
+DEFAULT_PROMETHEUS_POD_LABELS = "app.kubernetes.io/name=prometheus"
+#: Where a pod finds its own namespace: the operator's, when it runs in the cluster.
+POD_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+POD_TOKEN_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
 @dataclass(frozen=True)
@@ -26,10 +33,51 @@ class Settings:
     watch_server_timeout: int = 300
     watch_client_timeout: int = 330
     probe_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    #: Who every instance's NetworkPolicy admits besides its namespace: the operator's pods (in
+    #: operator_namespace; None: it runs outside the cluster) and Prometheus's.
+    operator_namespace: str | None = None
+    operator_pod_labels: Mapping[str, str] = field(default_factory=dict)
+    prometheus_namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    prometheus_pod_labels: Mapping[str, str] = field(default_factory=lambda: labels(DEFAULT_PROMETHEUS_POD_LABELS))
+    #: The token the probes show instances with auth on (their /metrics); None: none.
+    probe_token_file: Path | None = None
 
     @property
     def clusterwide(self) -> bool:
         return not self.namespaces
+
+    def watches(self, namespace: str) -> bool:
+        """Whether ``namespace`` is one this operator serves (kopf's rules: globs, ``!`` excludes)."""
+        included = [p for p in self.namespaces if not p.startswith("!")]
+        excluded = [p[1:] for p in self.namespaces if p.startswith("!")]
+        if included and not any(fnmatch.fnmatchcase(namespace, p) for p in included):
+            return False
+        return not any(fnmatch.fnmatchcase(namespace, p) for p in excluded)
+
+
+def labels(text: str) -> dict[str, str]:
+    """``k=v,k2=v2`` as a dict (a label selector of equalities); raises ValueError naming the bad part."""
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{part!r} is not key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _labels_arg(text: str) -> dict[str, str]:
+    try:
+        return labels(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _pod_namespace() -> str:
+    try:
+        return POD_NAMESPACE_FILE.read_text().strip()
+    except OSError:
+        return ""
 
 
 def _env(name: str, default: str) -> str:
@@ -99,6 +147,38 @@ def parse(argv: list[str] | None = None) -> Settings:
         default=_env("PIM_PEERING", "") or None,
         help="kopf peering name: replicas sharing it elect one active operator (env PIM_PEERING); default: standalone",
     )
+    p.add_argument(
+        "--operator-namespace",
+        default=_env("PIM_OPERATOR_NAMESPACE", "") or _pod_namespace(),
+        help="the operator's namespace, whose pods (--operator-pod-labels) every instance's NetworkPolicy "
+        "admits for the probes (env PIM_OPERATOR_NAMESPACE); default: the pod's own, none outside a cluster",
+    )
+    p.add_argument(
+        "--operator-pod-labels",
+        type=_labels_arg,
+        default=_env("PIM_OPERATOR_POD_LABELS", ""),
+        help="k=v,... of the operator's pods (and the console's) in that namespace (env PIM_OPERATOR_POD_LABELS); "
+        "default: every pod there",
+    )
+    p.add_argument(
+        "--prometheus-namespace-labels",
+        type=_labels_arg,
+        default=_env("PIM_PROMETHEUS_NAMESPACE_LABELS", ""),
+        help="k=v,... of the namespaces Prometheus runs in (env PIM_PROMETHEUS_NAMESPACE_LABELS); default: any",
+    )
+    p.add_argument(
+        "--prometheus-pod-labels",
+        type=_labels_arg,
+        default=_env("PIM_PROMETHEUS_POD_LABELS", DEFAULT_PROMETHEUS_POD_LABELS),
+        help="k=v,... of Prometheus's pods, which every instance's NetworkPolicy admits (env "
+        f"PIM_PROMETHEUS_POD_LABELS; default {DEFAULT_PROMETHEUS_POD_LABELS}; empty: none)",
+    )
+    p.add_argument(
+        "--probe-token-file",
+        default=_env("PIM_PROBE_TOKEN_FILE", "") or (str(POD_TOKEN_FILE) if POD_TOKEN_FILE.is_file() else ""),
+        help="bearer token the probes send to instances with auth on, for /metrics (env PIM_PROBE_TOKEN_FILE); "
+        "default: the pod's ServiceAccount token, none outside a cluster",
+    )
     p.add_argument("--log-format", choices=["json", "plain", "full"], default=_env("PIM_LOG_FORMAT", "json"))
     p.add_argument("--log-level", default=_env("PIM_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
@@ -115,4 +195,9 @@ def parse(argv: list[str] | None = None) -> Settings:
         peering=a.peering,
         log_format=a.log_format,
         log_level=a.log_level.upper(),
+        operator_namespace=a.operator_namespace or None,
+        operator_pod_labels=a.operator_pod_labels,
+        prometheus_namespace_labels=a.prometheus_namespace_labels,
+        prometheus_pod_labels=a.prometheus_pod_labels,
+        probe_token_file=Path(a.probe_token_file) if a.probe_token_file else None,
     )

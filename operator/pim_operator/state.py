@@ -27,6 +27,9 @@ CHILD_KINDS: tuple[kinds.Kind, ...] = (
     kinds.PVC,
     kinds.HPA,
     kinds.SERVICEMONITOR,
+    kinds.SERVICEACCOUNT,
+    kinds.NETWORKPOLICY,
+    kinds.CLUSTERROLEBINDING,
 )
 
 
@@ -58,6 +61,8 @@ class Operator:
     probes: dict[Key, ProbeResult] = field(default_factory=dict)
     samples: dict[Key, dict[str, Sample]] = field(default_factory=dict)
     last_resync: float = field(default_factory=time.monotonic)
+    #: Namespace uids, the owners of the instances' cluster-scoped children (they never change).
+    namespace_uids: dict[str, str] = field(default_factory=dict)
 
     def store(self, kind: kinds.Kind) -> Store[dict[str, Any]]:
         """The watch cache of a child kind, or of Pods."""

@@ -136,23 +136,44 @@ def test_rbac_has_no_wildcard(rendered: tuple[str, list[dict[str, Any]]]) -> Non
         assert not wild, f"{role['kind']} {role['metadata']['name']} has wildcards: {wild}"
 
 
+def operator_cluster_roles(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ClusterRoles bound to the operator's ServiceAccount (not those the chart offers others)."""
+    (sa,) = of_kind(docs, "ServiceAccount")
+    bound = {
+        b["roleRef"]["name"]
+        for b in of_kind(docs, "ClusterRoleBinding")
+        if {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": NAMESPACE} in b["subjects"]
+    }
+    return [d for d in of_kind(docs, "ClusterRole") if d["metadata"]["name"] in bound]
+
+
 def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, Any]]]) -> None:
     scenario, docs = rendered
+    cluster_rules = [r for d in operator_cluster_roles(docs) for r in d["rules"]]
     if scenario.startswith("cluster"):
-        scopes = {None: [r for d in of_kind(docs, "ClusterRole") for r in d["rules"]]}
+        scopes = {None: cluster_rules}
         assert not of_kind(docs, "Role")
     else:
         scopes = {d["metadata"]["namespace"]: d["rules"] for d in of_kind(docs, "Role")}
         assert set(scopes) == set(WATCHED)
-        # The small cluster-level role (kopf's scanning) grants nothing on the operator's objects.
-        cluster_level = granted([r for d in of_kind(docs, "ClusterRole") for r in d["rules"]])
-        assert {g for g, _, _ in cluster_level} <= {"apiextensions.k8s.io", "", "kopf.dev"}
-        assert not {res for _, res, _ in cluster_level} - {"customresourcedefinitions", "namespaces"}
+        # The cluster-level roles (kopf's scanning, the engines' auth delegation) grant nothing on
+        # the operator's namespaced objects.
+        cluster_level = granted(cluster_rules)
+        assert {g for g, _, _ in cluster_level} <= {"apiextensions.k8s.io", "", "kopf.dev", "rbac.authorization.k8s.io"}
+        assert not {res for _, res, _ in cluster_level} - {
+            "customresourcedefinitions",
+            "namespaces",
+            "clusterrolebindings",
+            "clusterroles",
+        }
+    namespaced = [k for k in CHILD_KINDS if k.namespaced]
     needed = {
-        (group_of(k), k.plural, v) for k in CHILD_KINDS for v in ("get", "list", "watch", "create", "patch", "delete")
+        (group_of(k), k.plural, v) for k in namespaced for v in ("get", "list", "watch", "create", "patch", "delete")
     }
     needed |= {(group_of(kinds.POD), "pods", v) for v in ("get", "list", "watch")}
     needed |= {(group_of(kinds.EVENT), "events", "create")}
+    needed.add(("", "secrets", "get"))
+    needed.add(("pim.dev", "piminstances/metrics", "get"))
     for k in (kinds.PIMMODEL, kinds.PIMINSTANCE):
         needed |= {(group_of(k), k.plural, v) for v in ("get", "list", "watch")}
         needed.add((group_of(k), f"{k.plural}/status", "patch"))
@@ -162,12 +183,54 @@ def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, 
     for ns, rules in scopes.items():
         missing = needed - granted(rules)
         assert not missing, f"rules for {ns or 'the cluster'} lack {sorted(missing)}"
+    cluster_needed = {
+        (group_of(k), k.plural, v)
+        for k in CHILD_KINDS
+        if not k.namespaced
+        for v in ("get", "list", "watch", "create", "patch", "delete")
+    }
+    cluster_needed |= {("", "namespaces", "get")}
+    missing = cluster_needed - granted(cluster_rules)
+    assert not missing, f"cluster-level rules lack {sorted(missing)}"
     bindings = of_kind(docs, "RoleBinding") + of_kind(docs, "ClusterRoleBinding")
     (sa,) = of_kind(docs, "ServiceAccount")
     for binding in bindings:
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": NAMESPACE}
         ]
+
+
+def test_the_operator_may_bind_exactly_system_auth_delegator(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    """Creating a ClusterRoleBinding needs bind on its ClusterRole (or holding its permissions): the
+    chart grants bind on system:auth-delegator alone, so the operator can grant nothing else."""
+    _, docs = rendered
+    binds = [
+        r for d in operator_cluster_roles(docs) for r in d["rules"] if "bind" in r["verbs"] or "escalate" in r["verbs"]
+    ]
+    assert binds == [
+        {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["clusterroles"],
+            "verbs": ["bind"],
+            "resourceNames": ["system:auth-delegator"],
+        }
+    ]
+
+
+def test_prometheus_gets_metrics_and_nothing_else() -> None:
+    docs = render(
+        "access.prometheus.serviceAccounts[0].namespace=monitoring", "access.prometheus.serviceAccounts[0].name=prom"
+    )
+    (role,) = [d for d in of_kind(docs, "ClusterRole") if d["metadata"]["name"].endswith("-metrics-reader")]
+    assert role["rules"] == [{"apiGroups": ["pim.dev"], "resources": ["piminstances/metrics"], "verbs": ["get"]}]
+    (binding,) = [d for d in of_kind(docs, "ClusterRoleBinding") if d["roleRef"]["name"] == role["metadata"]["name"]]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "prom", "namespace": "monitoring"}]
+    env = operator_env(docs)
+    assert (
+        env["PIM_OPERATOR_POD_LABELS"] == f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/part-of=pim-operator"
+    )
+    assert env["PIM_PROMETHEUS_POD_LABELS"] == "app.kubernetes.io/name=prometheus"
+    assert env["PIM_PROMETHEUS_NAMESPACE_LABELS"] == ""
 
 
 def test_every_pod_is_restricted(rendered: tuple[str, list[dict[str, Any]]]) -> None:

@@ -35,6 +35,11 @@ SERVICE = Kind("v1", "Service", "services")
 PVC = Kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 POD = Kind("v1", "Pod", "pods")
 EVENT = Kind("v1", "Event", "events")
+SERVICEACCOUNT = Kind("v1", "ServiceAccount", "serviceaccounts")
+SECRET = Kind("v1", "Secret", "secrets")
+NAMESPACE = Kind("v1", "Namespace", "namespaces", namespaced=False)
+NETWORKPOLICY = Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies")
+CLUSTERROLEBINDING = Kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False)
 DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
 HPA = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
 SERVICEMONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
@@ -50,6 +55,11 @@ BY_KIND: dict[tuple[str, str], Kind] = {
         PVC,
         POD,
         EVENT,
+        SERVICEACCOUNT,
+        SECRET,
+        NAMESPACE,
+        NETWORKPOLICY,
+        CLUSTERROLEBINDING,
         DEPLOYMENT,
         HPA,
         SERVICEMONITOR,

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +25,28 @@ from pim_operator.state import Operator
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 32
+TOKEN_REREAD = 60.0  # the kubelet rotates the projected token; client-go re-reads it every minute
+
+
+class ProbeToken:
+    """The operator's own bearer token, shown to instances with auth on: their /metrics needs get on
+    ``piminstances/metrics`` (the chart grants it). /ready needs nothing."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._token = ""
+        self._read_at = float("-inf")
+
+    def headers(self) -> dict[str, str]:
+        if self.path is None:
+            return {}
+        if time.monotonic() - self._read_at >= TOKEN_REREAD:
+            try:
+                self._token = self.path.read_text().strip()
+            except OSError as exc:
+                log.warning("cannot read the probe token %s: %s", self.path, exc)
+            self._read_at = time.monotonic()
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
 
 def ready_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -36,15 +59,19 @@ def ready_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [p for p in pods if ready(p) and not p["metadata"].get("deletionTimestamp")]
 
 
-async def _probe_pod(http: httpx.AsyncClient, ip: str, port: int) -> tuple[bool, str, summary.Sample | None]:
+async def _probe_pod(
+    http: httpx.AsyncClient, ip: str, port: int, headers: Mapping[str, str] | None = None
+) -> tuple[bool, str, summary.Sample | None]:
     base = f"http://{ip}:{port}"
     try:
         ready = await http.get(f"{base}/ready")
-        resp = await http.get(f"{base}/metrics")
+        resp = await http.get(f"{base}/metrics", headers=headers)
     except httpx.HTTPError as exc:
         return False, f"probe failed: {type(exc).__name__}: {exc}", None
     ok = ready.status_code == 200
     message = "ready" if ok else f"/ready answered {ready.status_code}: {ready.text[:200]}"
+    if resp.status_code in (401, 403):
+        return ok, f"{message}; /metrics answered {resp.status_code}: {resp.text[:200]}", None
     if resp.status_code != 200:
         return ok, message, None
     try:
@@ -64,13 +91,14 @@ def probeable(ip: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
     return any(addr in net for net in networks)
 
 
-async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key) -> None:
+async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key, token: ProbeToken | None = None) -> None:
     instance = op.instances.get(*key)
     if instance is None:
         return
     nets = op.settings.probe_networks
     pods = [p for p in ready_pods(op.pods.owned_by(*key)) if probeable(p["status"]["podIP"], nets)]
-    answers = await asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], instance.spec.port) for p in pods))
+    headers = token.headers() if token is not None and instance.spec.access.reviews else None
+    answers = await asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], instance.spec.port, headers) for p in pods))
     replicas: dict[str, ReplicaProbe] = {}
     samples: dict[str, summary.Sample] = {}
     for pod, (ok, message, sample) in zip(pods, answers, strict=True):
@@ -92,12 +120,13 @@ async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key) -> Non
 
 async def run(op: Operator) -> None:
     limit = asyncio.Semaphore(CONCURRENCY)
+    token = ProbeToken(op.settings.probe_token_file)
     async with httpx.AsyncClient(timeout=httpx.Timeout(3.0)) as http:
 
         async def one(key: Key) -> None:
             async with limit:
                 try:
-                    await probe_instance(op, http, key)
+                    await probe_instance(op, http, key, token)
                 except Exception:  # a probe must never stop the loop
                     log.exception("probe failed", extra={"instance": f"{key[0]}/{key[1]}"})
 

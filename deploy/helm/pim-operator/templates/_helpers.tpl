@@ -71,6 +71,18 @@ cluster install watches every namespace but those excludeNamespaces names ("!pat
 {{- end }}
 {{- end }}
 
+{{/* The labels of the pods (operator and console) every instance's NetworkPolicy admits. */}}
+{{- define "pim-operator.accessPodLabels" -}}
+app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/part-of=pim-operator
+{{- end }}
+
+{{/* k=v,... of a map of labels, for the operator's flags. */}}
+{{- define "pim-operator.labelList" -}}
+{{- $out := list }}
+{{- range $k, $v := . }}{{ $out = append $out (printf "%s=%s" $k $v) }}{{ end }}
+{{- join "," $out }}
+{{- end }}
+
 {{- define "pim-operator.engineImage" -}}
 {{- printf "%s:%s" .Values.engine.image.repository .Values.engine.image.tag }}
 {{- end }}
@@ -86,9 +98,21 @@ server-side apply, a patch that needs `create` as well when the object does not 
 - apiGroups: [pim.dev]
   resources: [pimmodels/status, piminstances/status]
   verbs: [get, patch]
+# The probes scrape /metrics of instances with auth on, with the operator's own token.
+- apiGroups: [pim.dev]
+  resources: [piminstances/metrics]
+  verbs: [get]
 - apiGroups: [""]
-  resources: [configmaps, services, persistentvolumeclaims]
+  resources: [configmaps, services, persistentvolumeclaims, serviceaccounts]
   verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, list, watch, create, patch, delete]
+# Only the Secrets that instances reference, each read and watched by name: no list, so the
+# operator never holds the namespace's Secrets (nor could it enumerate them).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, watch]
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, create, patch, delete]

@@ -8,6 +8,8 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 MODEL_LABEL = "pim.dev/model"
+#: On cluster-scoped children (the engine's ClusterRoleBinding): the instance's namespace.
+INSTANCE_NAMESPACE_LABEL = "pim.dev/instance-namespace"
 
 #: Values of the labels above that are the same on every child.
 APP_NAME = "pim-engine"

@@ -16,6 +16,7 @@ from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE, UNKNOWN, Conditio
 
 MODEL_RESOLVED = "ModelResolved"
 RESOURCES_READY = "ResourcesReady"
+ACCESS_READY = "AccessReady"
 AVAILABLE = "Available"
 PROGRESSING = "Progressing"
 HEALTHY = "Healthy"
@@ -31,6 +32,12 @@ APPLIED = "Applied"
 WAITING_FOR_MODEL = "WaitingForModel"
 PORT_CONFLICT = "PortConflict"
 APPLY_FAILED = "ApplyFailed"
+# AccessReady
+OPEN = "Open"
+RESTRICTED = "Restricted"
+API_KEY_SECRET_NOT_FOUND = "APIKeySecretNotFound"  # noqa: S105 (a reason, not a password)
+NO_API_KEYS = "NoAPIKeys"
+AUTH_DELEGATION_FORBIDDEN = "AuthDelegationForbidden"
 # Available
 SUSPENDED = "Suspended"
 SCALED_TO_ZERO = "ScaledToZero"
@@ -52,6 +59,8 @@ AS_EXPECTED = "AsExpected"
 CONDITIONS = ConditionSet(
     ConditionType(MODEL_RESOLVED, events=True),
     ConditionType(RESOURCES_READY, events=True, retry_reasons=frozenset({APPLY_FAILED, PORT_CONFLICT})),
+    # A permission granted to the operator is nothing it watches: retried with backoff.
+    ConditionType(ACCESS_READY, events=True, retry_reasons=frozenset({AUTH_DELEGATION_FORBIDDEN})),
     ConditionType(AVAILABLE),
     ConditionType(PROGRESSING, good=FALSE, good_reasons=frozenset({COMPLETE})),
     ConditionType(HEALTHY, events=True),
@@ -107,6 +116,54 @@ def mark_port_conflict(message: str) -> Condition:
 def mark_apply_failed(kind: str, name: str, error: object) -> Condition:
     """The API server refused a child: the request is wrong, not the weather."""
     return Condition(RESOURCES_READY, FALSE, APPLY_FAILED, f"{kind} {name}: {error}")
+
+
+# AccessReady: whether the access controls the spec asks for are in place.
+
+
+def mark_access_open() -> Condition:
+    """What the user chose (networkPolicy.enabled false, auth None): good, and said plainly."""
+    return Condition(
+        ACCESS_READY, TRUE, OPEN, "no NetworkPolicy and no auth: any client that reaches the Service may read and write"
+    )
+
+
+def mark_access_restricted(network: str | None, auth: str) -> Condition:
+    """``network``: who the NetworkPolicy admits (None: no policy); ``auth``: what requests must show."""
+    said = f"NetworkPolicy admits {network}" if network else "no NetworkPolicy"
+    return Condition(ACCESS_READY, TRUE, RESTRICTED, f"{said}; {auth}")
+
+
+def mark_api_key_secret_not_found(secret: str) -> Condition:
+    return Condition(
+        ACCESS_READY,
+        FALSE,
+        API_KEY_SECRET_NOT_FOUND,
+        f"Secret {secret} (spec.access.auth.apiKeySecretRef) not found: every request but /health and /ready "
+        "is refused (401) until it exists",
+    )
+
+
+def mark_no_api_keys(secret: str) -> Condition:
+    return Condition(
+        ACCESS_READY,
+        FALSE,
+        NO_API_KEYS,
+        f"Secret {secret} has no entries: every request but /health and /ready is refused (401); "
+        "each entry of the Secret is one API key",
+    )
+
+
+def mark_auth_delegation_forbidden(binding: str, error: object) -> Condition:
+    """The operator could not let the engine call the review APIs: its own RBAC lacks something."""
+    return Condition(
+        ACCESS_READY,
+        FALSE,
+        AUTH_DELEGATION_FORBIDDEN,
+        f"ClusterRoleBinding {binding} (system:auth-delegator for the engine's ServiceAccount) could not be "
+        f"applied: {error}; the operator needs create on clusterrolebindings and bind on the ClusterRole "
+        "system:auth-delegator (the chart grants both); until then authenticated requests answer 503",
+    )
 
 
 # Available and Progressing: read from the Deployment.

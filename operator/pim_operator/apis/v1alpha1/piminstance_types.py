@@ -43,6 +43,37 @@ class MetricsSpec:
     interval: str = "30s"
 
 
+AUTH_NONE, AUTH_KUBERNETES, AUTH_APIKEY = "None", "Kubernetes", "APIKey"
+
+
+@dataclass(frozen=True)
+class Access:
+    """``spec.access``: the NetworkPolicy (on by default) and how the engine authenticates (not at all)."""
+
+    network_policy: bool = True
+    #: NetworkPolicyPeers admitted besides the own namespace, the operator and Prometheus.
+    sources: tuple[Mapping[str, Any], ...] = ()
+    auth: str = AUTH_NONE
+    api_key_secret: str | None = None
+
+    @property
+    def reviews(self) -> bool:
+        """Whether the engine asks the API server (TokenReviews, SubjectAccessReviews): in both auth
+        modes, since /metrics takes the tokens of Prometheus and the operator in either."""
+        return self.auth != AUTH_NONE
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Access:
+        net = spec.get("networkPolicy") or {}
+        auth = spec.get("auth") or {}
+        return cls(
+            network_policy=bool(net.get("enabled", True)),
+            sources=tuple(net.get("from") or ()),
+            auth=str(auth.get("mode") or AUTH_NONE),
+            api_key_secret=(auth.get("apiKeySecretRef") or {}).get("name") or None,
+        )
+
+
 @dataclass(frozen=True)
 class InstanceSpec:
     model: str
@@ -59,6 +90,7 @@ class InstanceSpec:
     autoscaling: Autoscaling | None = None
     suspend: bool = False
     metrics: MetricsSpec = MetricsSpec()
+    access: Access = Access()
     allow_destructive_migration: bool = False
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Mapping[str, Any], ...] = ()
@@ -106,6 +138,7 @@ class InstanceSpec:
                 service_monitor=bool(met.get("serviceMonitor", True)),
                 interval=str(met.get("interval", "30s")),
             ),
+            access=Access.from_spec(spec.get("access") or {}),
             allow_destructive_migration=bool(spec.get("allowDestructiveMigration", False)),
             node_selector=dict(spec.get("nodeSelector") or {}),
             tolerations=tuple(spec.get("tolerations") or ()),

@@ -13,20 +13,26 @@ from typing import Any
 from pim_operator import events, metrics
 from pim_operator.apis.v1alpha1 import piminstance_lifecycle as lifecycle
 from pim_operator.apis.v1alpha1.conditions import Condition
+from pim_operator.apis.v1alpha1.labels import INSTANCE_LABEL, INSTANCE_NAMESPACE_LABEL
 from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.cache import Key
 from pim_operator.kube import kinds
 from pim_operator.kube.client import ApiError
 from pim_operator.kube.diff import satisfies, status_changed
 from pim_operator.probe import health
-from pim_operator.reconciler.piminstance import ports
+from pim_operator.reconciler.piminstance import access, ports
 from pim_operator.reconciler.piminstance.resolve import Resolution, resolve
 from pim_operator.reconciler.piminstance.resources import names
 from pim_operator.reconciler.piminstance.resources.configmap import MODEL_KEY, config_digest, make_configmap
 from pim_operator.reconciler.piminstance.resources.deployment import make_deployment
 from pim_operator.reconciler.piminstance.resources.hpa import make_hpa
+from pim_operator.reconciler.piminstance.resources.networkpolicy import make_network_policy, trusted_peers
 from pim_operator.reconciler.piminstance.resources.pvc import make_pvc
 from pim_operator.reconciler.piminstance.resources.service import make_service
+from pim_operator.reconciler.piminstance.resources.serviceaccount import (
+    make_auth_delegator_binding,
+    make_service_account,
+)
 from pim_operator.reconciler.piminstance.resources.servicemonitor import make_servicemonitor
 from pim_operator.reconciler.piminstance.status import make_status
 from pim_operator.reconciler.pimmodel.reconcile import load_model
@@ -48,8 +54,9 @@ async def reconcile(op: Operator, key: Key) -> None:
     resolution = await _resolve(op, instance)
     if resolution.snapshot is None:
         resources_ready = lifecycle.mark_waiting_for_model()
+        access_ready = await _access(op, instance, None)
     else:
-        resources_ready = await _apply_children(op, instance, resolution)
+        resources_ready, access_ready = await _apply_children(op, instance, resolution)
     deployment = op.child(kinds.DEPLOYMENT, ns, names.deployment(name))
     probe = op.probes.get(key)
     health_conditions, health_status = health.evaluate(
@@ -61,7 +68,7 @@ async def reconcile(op: Operator, key: Key) -> None:
     extra: dict[str, Any] = {"health": health_status}
     if probe and probe.metrics:
         extra["metrics"] = probe.metrics
-    conditions = [resolution.condition, resources_ready, *health_conditions]
+    conditions = [resolution.condition, resources_ready, access_ready, *health_conditions]
     status = make_status(
         instance,
         conditions,
@@ -98,12 +105,18 @@ async def _resolve(op: Operator, instance: PimInstance) -> Resolution:
     return resolve(instance.model, loaded, current, allow_destructive=spec.allow_destructive_migration)
 
 
-async def _apply_children(op: Operator, instance: PimInstance, resolution: Resolution) -> Condition:
+async def _apply_children(op: Operator, instance: PimInstance, resolution: Resolution) -> tuple[Condition, Condition]:
+    """Apply what differs: (ResourcesReady, AccessReady)."""
     ns, name, spec = instance.namespace, instance.name, instance.spec
     assert resolution.snapshot is not None
     assert resolution.digest is not None
     configmap = make_configmap(instance, resolution.snapshot)
-    desired: list[dict[str, Any]] = [configmap]
+    desired: list[dict[str, Any]] = [configmap, make_service_account(instance)]
+    unwanted: list[tuple[kinds.Kind, str, str]] = []  # (kind, namespace ("" if cluster-scoped), name)
+    if spec.access.network_policy:
+        desired.append(make_network_policy(instance, trusted(op)))
+    else:
+        unwanted.append((kinds.NETWORKPOLICY, ns, names.network_policy(name)))
     if spec.storage.persistent:
         desired.append(make_pvc(instance))
     desired.append(
@@ -120,20 +133,25 @@ async def _apply_children(op: Operator, instance: PimInstance, resolution: Resol
         outcome = lifecycle.mark_port_conflict(clash)
     else:
         desired.append(make_service(instance))
-    unwanted: list[kinds.Kind] = []
     if spec.autoscaling is not None and not spec.suspend:
         desired.append(make_hpa(instance))
     else:
-        unwanted.append(kinds.HPA)
+        unwanted.append((kinds.HPA, ns, names.hpa(name)))
     if spec.metrics.service_monitor and await _servicemonitors(op):
         desired.append(make_servicemonitor(instance))
     else:
-        unwanted.append(kinds.SERVICEMONITOR)
+        unwanted.append((kinds.SERVICEMONITOR, ns, names.servicemonitor(name)))
+    binding = names.auth_delegator(ns, name)
+    if spec.access.reviews:
+        desired.append(make_auth_delegator_binding(instance, namespace_uid=await _namespace_uid(op, ns)))
+    else:
+        unwanted.append((kinds.CLUSTERROLEBINDING, "", binding))
 
+    delegation_error: ApiError | None = None
     for obj in desired:
         kind = kinds.of(obj)
         store = op.children[kind.kind]
-        live = store.get(ns, obj["metadata"]["name"])
+        live = store.get(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         if live is not None and satisfies(live, obj):
             metrics.APPLIES_SKIPPED.labels(kind=kind.kind).inc()
             continue
@@ -143,17 +161,83 @@ async def _apply_children(op: Operator, instance: PimInstance, resolution: Resol
             if kind is kinds.SERVICE and exc.status == 422 and "port" in exc.message:
                 outcome = lifecycle.mark_port_conflict(exc.message)
                 continue
+            if kind is kinds.CLUSTERROLEBINDING and exc.status == 403:
+                delegation_error = exc  # the operator's own RBAC: AccessReady says what it lacks
+                continue
             if exc.status in (400, 403, 422):
                 # The request is wrong, not the weather: say so in status instead of retrying hot.
                 outcome = lifecycle.mark_apply_failed(kind.kind, obj["metadata"]["name"], exc)
                 continue
             raise
-    for kind in unwanted:
-        child_name = names.hpa(name) if kind is kinds.HPA else names.servicemonitor(name)
-        if op.child(kind, ns, child_name) is not None:
-            await op.client.delete(kind, ns, child_name)
-            op.children[kind.kind].remove(ns, child_name)
-    return outcome
+    for kind, where, child_name in unwanted:
+        if op.child(kind, where, child_name) is not None:
+            await op.client.delete(kind, where or None, child_name)
+            op.children[kind.kind].remove(where, child_name)
+    return outcome, await _access(op, instance, delegation_error)
+
+
+def trusted(op: Operator) -> dict[str, dict[str, Any]]:
+    """The peers every instance's NetworkPolicy admits: the operator's pods and Prometheus."""
+    s = op.settings
+    return trusted_peers(
+        operator_namespace=s.operator_namespace,
+        operator_pods=s.operator_pod_labels,
+        prometheus_namespaces=s.prometheus_namespace_labels,
+        prometheus_pods=s.prometheus_pod_labels,
+    )
+
+
+async def _access(op: Operator, instance: PimInstance, delegation_error: ApiError | None) -> Condition:
+    keys: list[str] | None = []
+    secret = instance.spec.access.api_key_secret
+    if secret:
+        body = await op.client.get(kinds.SECRET, instance.namespace, secret)
+        keys = None if body is None else sorted((body.get("data") or {}).keys())
+    return access.condition(instance, trusted(op), api_keys=keys, delegation_error=delegation_error)
+
+
+async def _namespace_uid(op: Operator, namespace: str) -> str | None:
+    """The uid of a Namespace (the owner of the instance's cluster-scoped children), asked once."""
+    uid = op.namespace_uids.get(namespace)
+    if uid is None:
+        try:
+            body = await op.client.get(kinds.NAMESPACE, None, namespace)
+        except ApiError as exc:
+            log.warning("cannot read Namespace %s: %s", namespace, exc)
+            return None
+        uid = (body or {}).get("metadata", {}).get("uid")
+        if uid:
+            op.namespace_uids[namespace] = uid
+    return uid
+
+
+async def forget_cluster_children(op: Operator, namespace: str, name: str) -> None:
+    """The instance is gone: delete what it cannot own (its ClusterRoleBinding)."""
+    binding = names.auth_delegator(namespace, name)
+    if op.child(kinds.CLUSTERROLEBINDING, "", binding) is not None:
+        await op.client.delete(kinds.CLUSTERROLEBINDING, None, binding)
+        op.children[kinds.CLUSTERROLEBINDING.kind].remove("", binding)
+
+
+async def sweep_cluster_children(op: Operator) -> None:
+    """Delete ClusterRoleBindings of instances that are gone or no longer need one, in namespaces this
+    operator serves: deletions it missed while it was not running. The API server, not the cache,
+    has the last word before anything is deleted."""
+    for _, binding in op.children[kinds.CLUSTERROLEBINDING.kind].keys():
+        body = op.child(kinds.CLUSTERROLEBINDING, "", binding) or {}
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        ns, name = labels.get(INSTANCE_NAMESPACE_LABEL, ""), labels.get(INSTANCE_LABEL, "")
+        if not ns or not name or not op.settings.watches(ns) or binding != names.auth_delegator(ns, name):
+            continue
+        cached = op.instances.get(ns, name)
+        if cached is not None and cached.spec.access.reviews:
+            continue
+        live = await op.client.get(kinds.PIMINSTANCE, ns, name)
+        if live is not None and PimInstance.from_body(live).spec.access.reviews:
+            continue
+        log.info("deleting ClusterRoleBinding %s: instance %s/%s is gone or needs none", binding, ns, name)
+        await op.client.delete(kinds.CLUSTERROLEBINDING, None, binding)
+        op.children[kinds.CLUSTERROLEBINDING.kind].remove("", binding)
 
 
 async def _servicemonitors(op: Operator) -> bool:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from pim_operator.apis.v1alpha1.labels import CONFIG_DIGEST_ANNOTATION, MODEL_DIGEST_ANNOTATION
-from pim_operator.apis.v1alpha1.piminstance_types import InstanceSpec, PimInstance
+from pim_operator.apis.v1alpha1.piminstance_types import AUTH_APIKEY, InstanceSpec, PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 from pim_operator.reconciler.piminstance.resources.configmap import MODEL_KEY
 
 UID = 65532
 MODEL_DIR = "/etc/pim/model"
 DATA_DIR = "/data"
+API_KEYS_DIR = "/etc/pim/api-keys"
 
 
 def make_deployment(instance: PimInstance, *, image: str, model_digest: str, config_digest: str) -> dict[str, Any]:
@@ -25,7 +26,7 @@ def make_deployment(instance: PimInstance, *, image: str, model_digest: str, con
                 "labels": names.labels(instance),
                 "annotations": _pod_annotations(spec, model_digest, config_digest),
             },
-            "spec": _pod_spec(name, spec, image),
+            "spec": _pod_spec(instance, image),
         },
     }
     # With an autoscaler the HPA owns the replica count; leaving the field out of the apply
@@ -61,7 +62,8 @@ def _pod_annotations(spec: InstanceSpec, model_digest: str, config_digest: str) 
     return out
 
 
-def _env(spec: InstanceSpec) -> list[dict[str, str]]:
+def _env(instance: PimInstance) -> list[dict[str, str]]:
+    spec = instance.spec
     fixed = [
         ("PIM_MODEL", f"{MODEL_DIR}/{MODEL_KEY}"),
         ("PIM_DB", f"{DATA_DIR}/pim.db"),
@@ -69,7 +71,12 @@ def _env(spec: InstanceSpec) -> list[dict[str, str]]:
         ("PIM_PORT", str(spec.port)),
         ("PIM_LOG_LEVEL", spec.log_level),
         ("PIM_ALLOW_DESTRUCTIVE_MIGRATION", "true" if spec.allow_destructive_migration else "false"),
+        ("PIM_AUTH", spec.access.auth.lower()),
     ]
+    if spec.access.reviews:
+        fixed.append(("PIM_INSTANCE", f"{instance.namespace}/{instance.name}"))
+    if spec.access.auth == AUTH_APIKEY:
+        fixed.append(("PIM_API_KEYS_DIR", API_KEYS_DIR))
     return [{"name": k, "value": v} for k, v in (*fixed, *spec.env)]
 
 
@@ -82,13 +89,37 @@ def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def _pod_spec(name: str, spec: InstanceSpec, image: str) -> dict[str, Any]:
+def _pod_spec(instance: PimInstance, image: str) -> dict[str, Any]:
+    name, spec = instance.name, instance.spec
     if spec.storage.persistent:
         data = {"name": "data", "persistentVolumeClaim": {"claimName": names.pvc(name)}}
     else:
         data = {"name": "data", "emptyDir": {}}
+    mounts = [
+        {"name": "model", "mountPath": MODEL_DIR, "readOnly": True},
+        {"name": "data", "mountPath": DATA_DIR},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    volumes = [
+        {"name": "model", "configMap": {"name": names.configmap(name)}},
+        data,
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+    ]
+    if spec.access.auth == AUTH_APIKEY:
+        # Optional: a missing Secret starts the pod with no keys (every request refused, and
+        # AccessReady says why) rather than holding it in ContainerCreating. The kubelet rewrites the
+        # files in place when the Secret changes, and the engine reads them again: no restart.
+        mounts.append({"name": "api-keys", "mountPath": API_KEYS_DIR, "readOnly": True})
+        volumes.append(
+            {
+                "name": "api-keys",
+                "secret": {"secretName": spec.access.api_key_secret, "optional": True, "defaultMode": 0o440},
+            }
+        )
     pod: dict[str, Any] = {
-        "automountServiceAccountToken": False,
+        "serviceAccountName": names.service_account(name),
+        # The token is mounted only for the engine's TokenReviews and SubjectAccessReviews.
+        "automountServiceAccountToken": spec.access.reviews,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 30,
         "securityContext": {
@@ -103,7 +134,7 @@ def _pod_spec(name: str, spec: InstanceSpec, image: str) -> dict[str, Any]:
                 "name": names.CONTAINER,
                 "image": image,
                 "imagePullPolicy": spec.image_pull_policy,
-                "env": _env(spec),
+                "env": _env(instance),
                 "ports": [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
                 "startupProbe": _probe("/ready", period=1, failures=60),
                 "livenessProbe": _probe("/health", period=10, failures=3),
@@ -116,18 +147,10 @@ def _pod_spec(name: str, spec: InstanceSpec, image: str) -> dict[str, Any]:
                     "capabilities": {"drop": ["ALL"]},
                     "seccompProfile": {"type": "RuntimeDefault"},
                 },
-                "volumeMounts": [
-                    {"name": "model", "mountPath": MODEL_DIR, "readOnly": True},
-                    {"name": "data", "mountPath": DATA_DIR},
-                    {"name": "tmp", "mountPath": "/tmp"},
-                ],
+                "volumeMounts": mounts,
             }
         ],
-        "volumes": [
-            {"name": "model", "configMap": {"name": names.configmap(name)}},
-            data,
-            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-        ],
+        "volumes": volumes,
     }
     if spec.node_selector:
         pod["nodeSelector"] = dict(spec.node_selector)

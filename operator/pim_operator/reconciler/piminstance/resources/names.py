@@ -7,6 +7,7 @@ from typing import Any
 from pim_operator.apis.v1alpha1.labels import (
     APP_NAME,
     INSTANCE_LABEL,
+    INSTANCE_NAMESPACE_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     MODEL_LABEL,
@@ -43,6 +44,20 @@ def servicemonitor(instance: str) -> str:
     return instance
 
 
+def service_account(instance: str) -> str:
+    return f"{instance}-engine"
+
+
+def network_policy(instance: str) -> str:
+    return instance
+
+
+def auth_delegator(namespace: str, instance: str) -> str:
+    """The ClusterRoleBinding letting the engine's ServiceAccount create reviews: cluster-wide, so
+    its name carries the namespace (names of both parts are DNS labels: no two instances collide)."""
+    return f"pim-engine:{namespace}:{instance}"
+
+
 def selector_labels(instance: str) -> dict[str, str]:
     """The pod selector: immutable in a Deployment, so it holds nothing that can change."""
     return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: instance}
@@ -66,6 +81,12 @@ def child_metadata(instance: PimInstance, name: str, *, owned: bool = True) -> d
     if owned:
         out["ownerReferences"] = [instance.owner_reference()]
     return out
+
+
+def cluster_child_metadata(instance: PimInstance, name: str) -> dict[str, Any]:
+    """A cluster-scoped child: no namespace, and no owner reference to the (namespaced) instance,
+    which the garbage collector would not honour; a label names the instance's namespace instead."""
+    return {"name": name, "labels": {**labels(instance), INSTANCE_NAMESPACE_LABEL: instance.namespace}}
 
 
 def service_url(instance: str, namespace: str, port: int) -> str:
