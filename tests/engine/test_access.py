@@ -1,7 +1,7 @@
 """Access control of a real engine process: API keys from a directory laid out as the kubelet mounts
 a Secret, rotated in place; the probes open; refusals in FastAPI's error shape.
 
-``--auth kubernetes`` against a real API server is in tests/cluster/test_engine_auth.py; here only
+``--auth kubernetes`` against a real API server is in tests/engine/test_access_kubernetes.py; here only
 what happens when that API server cannot be reached."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import httpx
 import pytest
 from engine_harness import SHOP_MODEL, Engine, free_port
 
-from support.secret_volume import publish
-from support.waiting import wait_for
+from tests.support.secret_volume import publish
+from tests.support.waiting import wait_for
 
 KEY, OTHER = "k-7f3a9c1e", "k-0b64d2aa"
 

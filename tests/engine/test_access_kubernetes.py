@@ -20,7 +20,7 @@ import pytest
 from engine_harness import SHOP_MODEL, Engine
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.waiting import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 INSTANCE = "shop"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pim_operator.apis.v1alpha1 import piminstance_lifecycle as lifecycle
 from pim_operator.apis.v1alpha1.piminstance_types import Access, PimInstance
 from pim_operator.reconciler.piminstance import access
 from pim_operator.reconciler.piminstance.resources.deployment import make_deployment
@@ -201,6 +202,15 @@ def test_access_ready_names_a_missing_or_empty_key_secret_and_a_forbidden_bindin
     assert (c.status, c.reason) == ("False", "AuthDelegationForbidden")
     assert "ClusterRoleBinding pim-engine:team-a:shop" in c.message
     assert "bind on the ClusterRole system:auth-delegator" in c.message
+
+
+def test_what_no_watch_reports_is_retried_with_backoff():
+    """The operator watches neither Secrets nor its own RBAC: those reasons requeue the instance."""
+    keyed = instance(access={"auth": {"mode": "APIKey", "apiKeySecretRef": {"name": "orders-keys"}}})
+    for keys, error in ((None, None), ([], None), (["ci"], "forbidden")):
+        stuck = access.condition(keyed, TRUSTED, api_keys=keys, delegation_error=error)
+        assert lifecycle.CONDITIONS.retry_reason([stuck]) == stuck
+    assert lifecycle.CONDITIONS.retry_reason([access.condition(keyed, TRUSTED, api_keys=["ci"])]) is None
 
 
 def test_operator_flags_for_the_policy_peers(monkeypatch):

@@ -14,7 +14,7 @@ from pim_engine.access.config import Access
 from pim_engine.access.guard import credentials
 from pim_engine.access.keys import KeyRing
 from pim_engine.settings import SettingsError, parse_settings
-from support.secret_volume import publish
+from tests.support.secret_volume import publish
 
 pytestmark = pytest.mark.unit
 

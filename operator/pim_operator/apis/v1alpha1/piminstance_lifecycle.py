@@ -59,8 +59,13 @@ AS_EXPECTED = "AsExpected"
 CONDITIONS = ConditionSet(
     ConditionType(MODEL_RESOLVED, events=True),
     ConditionType(RESOURCES_READY, events=True, retry_reasons=frozenset({APPLY_FAILED, PORT_CONFLICT})),
-    # A permission granted to the operator is nothing it watches: retried with backoff.
-    ConditionType(ACCESS_READY, events=True, retry_reasons=frozenset({AUTH_DELEGATION_FORBIDDEN})),
+    # Neither a permission granted to the operator nor a Secret (it may get them, not list them) is
+    # anything it watches: retried with backoff.
+    ConditionType(
+        ACCESS_READY,
+        events=True,
+        retry_reasons=frozenset({AUTH_DELEGATION_FORBIDDEN, API_KEY_SECRET_NOT_FOUND, NO_API_KEYS}),
+    ),
     ConditionType(AVAILABLE),
     ConditionType(PROGRESSING, good=FALSE, good_reasons=frozenset({COMPLETE})),
     ConditionType(HEALTHY, events=True),
