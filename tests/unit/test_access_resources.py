@@ -210,6 +210,11 @@ def test_what_no_watch_reports_is_retried_with_backoff():
     for keys, error in ((None, None), ([], None), (["ci"], "forbidden")):
         stuck = access.condition(keyed, TRUSTED, api_keys=keys, delegation_error=error)
         assert lifecycle.CONDITIONS.retry_reason([stuck]) == stuck
+    unread = access.condition(keyed, TRUSTED, api_keys=None, secret_error="secrets is forbidden")
+    assert (unread.status, unread.reason) == ("False", "APIKeySecretForbidden")
+    assert "Secret orders-keys" in unread.message
+    assert "secrets is forbidden" in unread.message
+    assert lifecycle.CONDITIONS.retry_reason([unread]) == unread
     assert lifecycle.CONDITIONS.retry_reason([access.condition(keyed, TRUSTED, api_keys=["ci"])]) is None
 
 

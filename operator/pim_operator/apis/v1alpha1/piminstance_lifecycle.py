@@ -36,6 +36,7 @@ APPLY_FAILED = "ApplyFailed"
 OPEN = "Open"
 RESTRICTED = "Restricted"
 API_KEY_SECRET_NOT_FOUND = "APIKeySecretNotFound"  # noqa: S105 (a reason, not a password)
+API_KEY_SECRET_FORBIDDEN = "APIKeySecretForbidden"  # noqa: S105 (a reason, not a password)
 NO_API_KEYS = "NoAPIKeys"
 AUTH_DELEGATION_FORBIDDEN = "AuthDelegationForbidden"
 # Available
@@ -64,7 +65,9 @@ CONDITIONS = ConditionSet(
     ConditionType(
         ACCESS_READY,
         events=True,
-        retry_reasons=frozenset({AUTH_DELEGATION_FORBIDDEN, API_KEY_SECRET_NOT_FOUND, NO_API_KEYS}),
+        retry_reasons=frozenset(
+            {AUTH_DELEGATION_FORBIDDEN, API_KEY_SECRET_NOT_FOUND, API_KEY_SECRET_FORBIDDEN, NO_API_KEYS}
+        ),
     ),
     ConditionType(AVAILABLE),
     ConditionType(PROGRESSING, good=FALSE, good_reasons=frozenset({COMPLETE})),
@@ -146,6 +149,17 @@ def mark_api_key_secret_not_found(secret: str) -> Condition:
         API_KEY_SECRET_NOT_FOUND,
         f"Secret {secret} (spec.access.auth.apiKeySecretRef) not found: every request but /health and /ready "
         "is refused (401) until it exists",
+    )
+
+
+def mark_api_key_secret_forbidden(secret: str, error: object) -> Condition:
+    """The operator may not read the Secret: the engine may still have keys, but nobody can tell."""
+    return Condition(
+        ACCESS_READY,
+        FALSE,
+        API_KEY_SECRET_FORBIDDEN,
+        f"Secret {secret} (spec.access.auth.apiKeySecretRef) cannot be read by the operator: {error}; "
+        "it needs get on secrets in this namespace (the chart grants it)",
     )
 
 

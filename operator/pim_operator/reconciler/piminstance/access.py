@@ -22,9 +22,11 @@ def condition(
     *,
     api_keys: Collection[str] | None = (),
     delegation_error: object | None = None,
+    secret_error: object | None = None,
 ) -> Condition:
     """``api_keys``: the entries of the API-key Secret (None: it does not exist); ``delegation_error``:
-    why the engine's ClusterRoleBinding could not be applied, if it could not."""
+    why the engine's ClusterRoleBinding could not be applied, if it could not; ``secret_error``: why
+    the operator could not read the Secret, if it could not."""
     access = instance.spec.access
     if delegation_error is not None:
         return lifecycle.mark_auth_delegation_forbidden(
@@ -32,6 +34,8 @@ def condition(
         )
     secret = access.api_key_secret or ""
     if access.auth == AUTH_APIKEY:
+        if secret_error is not None:
+            return lifecycle.mark_api_key_secret_forbidden(secret, secret_error)
         if api_keys is None:
             return lifecycle.mark_api_key_secret_not_found(secret)
         if not api_keys:

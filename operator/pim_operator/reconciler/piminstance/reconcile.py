@@ -189,11 +189,19 @@ def trusted(op: Operator) -> dict[str, dict[str, Any]]:
 
 async def _access(op: Operator, instance: PimInstance, delegation_error: ApiError | None) -> Condition:
     keys: list[str] | None = []
+    secret_error: ApiError | None = None
     secret = instance.spec.access.api_key_secret
     if secret:
-        body = await op.client.get(kinds.SECRET, instance.namespace, secret)
+        try:
+            body = await op.client.get(kinds.SECRET, instance.namespace, secret)
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            body, secret_error = {}, exc
         keys = None if body is None else sorted((body.get("data") or {}).keys())
-    return access.condition(instance, trusted(op), api_keys=keys, delegation_error=delegation_error)
+    return access.condition(
+        instance, trusted(op), api_keys=keys, delegation_error=delegation_error, secret_error=secret_error
+    )
 
 
 async def _namespace_uid(op: Operator, namespace: str) -> str | None:
