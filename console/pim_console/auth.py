@@ -10,25 +10,15 @@ so the console never lends its own rights to anyone. Answers are cached briefly.
 from __future__ import annotations
 
 import hashlib
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any
 
 from pim_console.kube.client import KubeClient
+from pim_engine.access.cache import TTLCache
+from pim_engine.access.reviews import User, access_review, allowed, reviewed_user, token_review
 
 COOKIE = "pim_console_token"
 TOKEN_TTL = 30.0
 DENIED_TTL = 5.0
 ACCESS_TTL = 15.0
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    uid: str = ""
-    groups: tuple[str, ...] = ()
-    extra: dict[str, list[str]] = field(default_factory=dict)
 
 
 ANONYMOUS = User("anonymous (auth none: port-forward only)")
@@ -39,25 +29,6 @@ class AuthError(Exception):
         self.status = status
         self.detail = detail
         super().__init__(detail)
-
-
-class _TTLCache:
-    def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self._data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-
-    def get(self, key: Any) -> Any:
-        hit = self._data.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            self._data.pop(key, None)
-            return None
-        return hit[1]
-
-    def put(self, key: Any, value: Any, ttl: float) -> None:
-        self._data[key] = (time.monotonic() + ttl, value)
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
 
 
 def bearer(authorization: str | None, cookie: str | None) -> str | None:
@@ -73,8 +44,8 @@ class Authenticator:
         self.mode = mode
         self.client = client
         self.namespace = namespace
-        self._tokens = _TTLCache()
-        self._access = _TTLCache(4096)
+        self._tokens: TTLCache[str, User | str] = TTLCache(1024)
+        self._access: TTLCache[tuple[User, str, str, str | None], bool] = TTLCache(4096)
 
     @property
     def enabled(self) -> bool:
@@ -94,46 +65,26 @@ class Authenticator:
                 return cached
             raise AuthError(401, cached)
         assert self.client is not None
-        review = await self.client.create(
-            "/apis/authentication.k8s.io/v1/tokenreviews",
-            {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}},
+        found = reviewed_user(
+            await self.client.create("/apis/authentication.k8s.io/v1/tokenreviews", token_review(token))
         )
-        status = review.get("status") or {}
-        if not status.get("authenticated"):
-            reason = f"the token was not accepted by the API server: {status.get('error') or 'unauthenticated'}"
+        if isinstance(found, str):
+            reason = f"the token was not accepted by the API server: {found}"
             self._tokens.put(key, reason, DENIED_TTL)
             raise AuthError(401, reason)
-        info = status.get("user") or {}
-        user = User(
-            str(info.get("username", "")),
-            str(info.get("uid", "")),
-            tuple(info.get("groups") or ()),
-            {k: list(v) for k, v in (info.get("extra") or {}).items()},
-        )
-        self._tokens.put(key, user, TOKEN_TTL)
-        return user
+        self._tokens.put(key, found, TOKEN_TTL)
+        return found
 
     async def allowed(self, user: User, verb: str, resource: str, name: str | None = None) -> bool:
         if not self.enabled:
             return True
-        key = (user.username, user.uid, user.groups, verb, resource, name)
+        key = (user, verb, resource, name)
         cached = self._access.get(key)
         if cached is not None:
-            return bool(cached)
-        attrs: dict[str, Any] = {"namespace": self.namespace, "verb": verb, "group": "pim.dev", "resource": resource}
-        if name:
-            attrs["name"] = name
-        spec: dict[str, Any] = {"user": user.username, "groups": list(user.groups), "resourceAttributes": attrs}
-        if user.uid:
-            spec["uid"] = user.uid
-        if user.extra:
-            spec["extra"] = user.extra
+            return cached
         assert self.client is not None
-        review = await self.client.create(
-            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-            {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec},
-        )
-        ok = bool((review.get("status") or {}).get("allowed"))
+        body = access_review(user, self.namespace, verb, resource, name=name)
+        ok = allowed(await self.client.create("/apis/authorization.k8s.io/v1/subjectaccessreviews", body))
         self._access.put(key, ok, ACCESS_TTL)
         return ok
 

@@ -153,26 +153,22 @@ def parse(argv: list[str] | None = None) -> Settings:
         help="the operator's namespace, whose pods (--operator-pod-labels) every instance's NetworkPolicy "
         "admits for the probes (env PIM_OPERATOR_NAMESPACE); default: the pod's own, none outside a cluster",
     )
-    p.add_argument(
-        "--operator-pod-labels",
-        type=_labels_arg,
-        default=_env("PIM_OPERATOR_POD_LABELS", ""),
-        help="k=v,... of the operator's pods (and the console's) in that namespace (env PIM_OPERATOR_POD_LABELS); "
-        "default: every pod there",
-    )
-    p.add_argument(
-        "--prometheus-namespace-labels",
-        type=_labels_arg,
-        default=_env("PIM_PROMETHEUS_NAMESPACE_LABELS", ""),
-        help="k=v,... of the namespaces Prometheus runs in (env PIM_PROMETHEUS_NAMESPACE_LABELS); default: any",
-    )
-    p.add_argument(
-        "--prometheus-pod-labels",
-        type=_labels_arg,
-        default=_env("PIM_PROMETHEUS_POD_LABELS", DEFAULT_PROMETHEUS_POD_LABELS),
-        help="k=v,... of Prometheus's pods, which every instance's NetworkPolicy admits (env "
-        f"PIM_PROMETHEUS_POD_LABELS; default {DEFAULT_PROMETHEUS_POD_LABELS}; empty: none)",
-    )
+    # Label selectors (k=v,...) of the peers every instance's NetworkPolicy admits.
+    for flag, default, what in (
+        (
+            "operator-pod-labels",
+            "",
+            "the operator's pods (and the console's) in that namespace; default: every pod there",
+        ),
+        ("prometheus-namespace-labels", "", "the namespaces Prometheus runs in; default: any"),
+        (
+            "prometheus-pod-labels",
+            DEFAULT_PROMETHEUS_POD_LABELS,
+            f"Prometheus's pods; default {DEFAULT_PROMETHEUS_POD_LABELS}; empty: none",
+        ),
+    ):
+        env = "PIM_" + flag.upper().replace("-", "_")
+        p.add_argument(f"--{flag}", type=_labels_arg, default=_env(env, default), help=f"k=v,... of {what} (env {env})")
     p.add_argument(
         "--probe-token-file",
         default=_env("PIM_PROBE_TOKEN_FILE", "") or (str(POD_TOKEN_FILE) if POD_TOKEN_FILE.is_file() else ""),

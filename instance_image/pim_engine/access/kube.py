@@ -18,19 +18,18 @@ import hashlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 
 from pim_engine.access.apiserver import ApiServer, ReviewFailed, TokenFile
 from pim_engine.access.cache import TTLCache
+from pim_engine.access.reviews import GROUP, User, access_review, allowed, reviewed_user, token_review
 from pim_engine.access.rules import Need, Refusal, forbidden, unauthenticated, unavailable
 
 log = logging.getLogger("pim_engine.access")
 T = TypeVar("T")
 
-GROUP = "pim.dev"
 #: How long an answer is reused: a revoked token or a removed RoleBinding stops working within it.
 ALLOWED_TTL = 10.0
 DENIED_TTL = 5.0
@@ -40,16 +39,6 @@ CONCURRENT_REVIEWS = 8
 REQUEST_TIMEOUT = 5.0
 #: Longer bearer tokens are refused without asking the API server.
 MAX_TOKEN_BYTES = 16384
-
-
-@dataclass(frozen=True)
-class User:
-    """Who a TokenReview says the token belongs to: what a SubjectAccessReview asks about."""
-
-    username: str
-    uid: str = ""
-    groups: tuple[str, ...] = ()
-    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 _ALLOWED = Refusal(0, "", "allowed")  # the cached "yes"
@@ -136,45 +125,23 @@ class Reviewer:
             text = token.decode("ascii")
         except UnicodeDecodeError:
             return unauthenticated("the bearer token is not ASCII")
-        review = await self._create(
-            "tokenreviews",
-            {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": text}},
-        )
-        status = review.get("status") or {}
-        if not status.get("authenticated"):
+        found = reviewed_user(await self._create("tokenreviews", token_review(text)))
+        if isinstance(found, str):
             self.on_review("TokenReview", "rejected")
-            said = status.get("error") or "not authenticated"
-            found: User | Refusal = unauthenticated(f"the Kubernetes API server did not accept the token: {said}")
-            self._users.put(digest, found, DENIED_TTL)
-            return found
+            refused = unauthenticated(f"the Kubernetes API server did not accept the token: {found}")
+            self._users.put(digest, refused, DENIED_TTL)
+            return refused
         self.on_review("TokenReview", "authenticated")
-        info = status.get("user") or {}
-        found = User(
-            str(info.get("username", "")),
-            str(info.get("uid", "")),
-            tuple(str(g) for g in info.get("groups") or ()),
-            tuple(sorted((str(k), tuple(str(x) for x in v)) for k, v in (info.get("extra") or {}).items())),
-        )
         self._users.put(digest, found, ALLOWED_TTL)
         return found
 
     async def _authorize(self, user: User, need: Need) -> bool:
-        attributes = {"namespace": self.namespace, "verb": need.verb, "group": GROUP, "resource": "piminstances"}
-        if need.subresource:
-            attributes["subresource"] = need.subresource
-        attributes["name"] = self.name
-        spec: dict[str, Any] = {"user": user.username, "groups": list(user.groups), "resourceAttributes": attributes}
-        if user.uid:
-            spec["uid"] = user.uid
-        if user.extra:
-            spec["extra"] = {k: list(v) for k, v in user.extra}
-        review = await self._create(
-            "subjectaccessreviews",
-            {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec},
+        body = access_review(
+            user, self.namespace, need.verb, "piminstances", name=self.name, subresource=need.subresource
         )
-        allowed = bool((review.get("status") or {}).get("allowed"))
-        self.on_review("SubjectAccessReview", "allowed" if allowed else "denied")
-        return allowed
+        ok = allowed(await self._create("subjectaccessreviews", body))
+        self.on_review("SubjectAccessReview", "allowed" if ok else "denied")
+        return ok
 
     async def _create(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
         group = "authentication.k8s.io" if plural == "tokenreviews" else "authorization.k8s.io"

@@ -142,35 +142,28 @@ def mark_access_restricted(network: str | None, auth: str) -> Condition:
     return Condition(ACCESS_READY, TRUE, RESTRICTED, f"{said}; {auth}")
 
 
+_REFUSED = "every request but /health and /ready is refused (401)"
+
+
+def _api_key_secret(reason: str, secret: str, problem: str) -> Condition:
+    """What is wrong with the API-key Secret, named as the spec names it."""
+    return Condition(ACCESS_READY, FALSE, reason, f"Secret {secret} (spec.access.auth.apiKeySecretRef) {problem}")
+
+
 def mark_api_key_secret_not_found(secret: str) -> Condition:
-    return Condition(
-        ACCESS_READY,
-        FALSE,
-        API_KEY_SECRET_NOT_FOUND,
-        f"Secret {secret} (spec.access.auth.apiKeySecretRef) not found: every request but /health and /ready "
-        "is refused (401) until it exists",
-    )
+    return _api_key_secret(API_KEY_SECRET_NOT_FOUND, secret, f"not found: {_REFUSED} until it exists")
 
 
 def mark_api_key_secret_forbidden(secret: str, error: object) -> Condition:
     """The operator may not read the Secret: the engine may still have keys, but nobody can tell."""
-    return Condition(
-        ACCESS_READY,
-        FALSE,
-        API_KEY_SECRET_FORBIDDEN,
-        f"Secret {secret} (spec.access.auth.apiKeySecretRef) cannot be read by the operator: {error}; "
-        "it needs get on secrets in this namespace (the chart grants it)",
+    problem = (
+        f"cannot be read by the operator: {error}; it needs get on secrets in this namespace (the chart grants it)"
     )
+    return _api_key_secret(API_KEY_SECRET_FORBIDDEN, secret, problem)
 
 
 def mark_no_api_keys(secret: str) -> Condition:
-    return Condition(
-        ACCESS_READY,
-        FALSE,
-        NO_API_KEYS,
-        f"Secret {secret} has no entries: every request but /health and /ready is refused (401); "
-        "each entry of the Secret is one API key",
-    )
+    return _api_key_secret(NO_API_KEYS, secret, f"has no entries: {_REFUSED}; each entry of the Secret is one API key")
 
 
 def mark_auth_delegation_forbidden(binding: str, error: object) -> Condition:
