@@ -153,6 +153,7 @@ def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, 
     }
     needed |= {(group_of(kinds.POD), "pods", v) for v in ("get", "list", "watch")}
     needed |= {(group_of(kinds.EVENT), "events", "create")}
+    needed |= {(group_of(kinds.SECRET), "secrets", v) for v in ("get", "watch")}
     for k in (kinds.PIMMODEL, kinds.PIMINSTANCE):
         needed |= {(group_of(k), k.plural, v) for v in ("get", "list", "watch")}
         needed.add((group_of(k), f"{k.plural}/status", "patch"))
@@ -162,6 +163,8 @@ def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, 
     for ns, rules in scopes.items():
         missing = needed - granted(rules)
         assert not missing, f"rules for {ns or 'the cluster'} lack {sorted(missing)}"
+        # Referenced Secrets are read and watched by name; listing them would expose every Secret.
+        assert {v for g, res, v in granted(rules) if res == "secrets"} == {"get", "watch"}
     bindings = of_kind(docs, "RoleBinding") + of_kind(docs, "ClusterRoleBinding")
     (sa,) = of_kind(docs, "ServiceAccount")
     for binding in bindings:

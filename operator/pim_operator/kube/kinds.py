@@ -34,9 +34,12 @@ CONFIGMAP = Kind("v1", "ConfigMap", "configmaps")
 SERVICE = Kind("v1", "Service", "services")
 PVC = Kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 POD = Kind("v1", "Pod", "pods")
+SECRET = Kind("v1", "Secret", "secrets")
 EVENT = Kind("v1", "Event", "events")
 DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
 HPA = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
+PDB = Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets")
+CNPG_CLUSTER = Kind("postgresql.cnpg.io/v1", "Cluster", "clusters")
 SERVICEMONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
 ENDPOINTSLICE = Kind("discovery.k8s.io/v1", "EndpointSlice", "endpointslices")
 PIMMODEL = Kind(API_VERSION, MODEL_KIND, MODEL_PLURAL)
@@ -49,9 +52,12 @@ BY_KIND: dict[tuple[str, str], Kind] = {
         SERVICE,
         PVC,
         POD,
+        SECRET,
         EVENT,
         DEPLOYMENT,
         HPA,
+        PDB,
+        CNPG_CLUSTER,
         SERVICEMONITOR,
         ENDPOINTSLICE,
         PIMMODEL,

@@ -47,6 +47,45 @@ def pod_problems(pods: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     return sorted(found, key=lambda rm: order.get(rm[0], len(order)))
 
 
+def database_problem(said: str) -> str | None:
+    """The DatabaseReady reason in what the engine said (a /ready reason, a crashed container's log).
+
+    The engine's contract: a refused migration says "migration refused"; anything else it says
+    about its database while not ready means it cannot reach or use it.
+    """
+    text = said.lower()
+    if "migration refused" in text:
+        return lifecycle.MIGRATION_REFUSED
+    if any(word in text for word in ("database", "postgres", "connect")):
+        return lifecycle.UNREACHABLE
+    return None
+
+
+def database_view(pods: Sequence[Mapping[str, Any]], probe: ProbeResult | None) -> Condition | None:
+    """What the engine says of its database, when something is wrong: a refused migration first."""
+    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    for pod in live:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or ():
+            if cs.get("ready"):
+                continue
+            for state in (cs.get("state") or {}, cs.get("lastState") or {}):
+                said = str((state.get("terminated") or {}).get("message") or "")
+                if database_problem(said) == lifecycle.MIGRATION_REFUSED:
+                    line = next(ln for ln in said.splitlines() if "migration refused" in ln.lower())
+                    return lifecycle.propagate_migration_refused(f"pod {pod['metadata']['name']}: {line.strip()}")
+    current = {p["metadata"]["name"] for p in live}
+    seen = {**probe.replicas, **probe.unready} if probe else {}
+    answers = sorted((pod, r) for pod, r in seen.items() if pod in current and r.database)
+    for reason in (lifecycle.MIGRATION_REFUSED, lifecycle.UNREACHABLE):
+        said = [f"pod {pod}: {r.message}" for pod, r in answers if r.database == reason]
+        if said:
+            more = f" (+{len(said) - 1} more)" if len(said) > 1 else ""
+            if reason == lifecycle.MIGRATION_REFUSED:
+                return lifecycle.propagate_migration_refused(said[0] + more)
+            return lifecycle.propagate_unreachable(said[0] + more)
+    return None
+
+
 def evaluate(
     pods: Sequence[Mapping[str, Any]],
     probe: ProbeResult | None,

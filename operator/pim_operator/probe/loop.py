@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ import httpx
 from pim_operator import events, metrics
 from pim_operator.cache import Key
 from pim_operator.probe import summary
+from pim_operator.probe.health import database_problem
 from pim_operator.probe.result import ProbeResult, ReplicaProbe
 from pim_operator.state import Operator
 
@@ -26,31 +28,61 @@ log = logging.getLogger(__name__)
 CONCURRENCY = 32
 
 
+def _ready(p: Mapping[str, Any]) -> bool:
+    st = p.get("status") or {}
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or ())
+
+
+def _running(p: Mapping[str, Any]) -> bool:
+    st = p.get("status") or {}
+    return bool(st.get("podIP")) and any(
+        "running" in (cs.get("state") or {}) for cs in st.get("containerStatuses") or ()
+    )
+
+
 def ready_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def ready(p: Mapping[str, Any]) -> bool:
-        st = p.get("status") or {}
-        return bool(st.get("podIP")) and any(
-            c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or ()
-        )
-
-    return [p for p in pods if ready(p) and not p["metadata"].get("deletionTimestamp")]
+    return [p for p in pods if _ready(p) and (p.get("status") or {}).get("podIP") and not _terminating(p)]
 
 
-async def _probe_pod(http: httpx.AsyncClient, ip: str, port: int) -> tuple[bool, str, summary.Sample | None]:
+def unready_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Running but not ready: their /ready says why (a database they cannot reach, say)."""
+    return [p for p in pods if not _ready(p) and _running(p) and not _terminating(p)]
+
+
+def _terminating(p: Mapping[str, Any]) -> bool:
+    return bool(p["metadata"].get("deletionTimestamp"))
+
+
+def not_ready_reason(status: int, body: str) -> str:
+    """The reason in a not-ready answer: the engine's JSON ``{"status": ..., "reason": ...}``, else the text."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    reason = doc.get("reason") if isinstance(doc, dict) else None
+    return f"/ready answered {status}: {str(reason if reason else body)[:300]}"
+
+
+async def _probe_pod(
+    http: httpx.AsyncClient, ip: str, port: int, *, scrape: bool = True
+) -> tuple[ReplicaProbe, summary.Sample | None]:
     base = f"http://{ip}:{port}"
     try:
         ready = await http.get(f"{base}/ready")
-        resp = await http.get(f"{base}/metrics")
+        resp = await http.get(f"{base}/metrics") if scrape else None
     except httpx.HTTPError as exc:
-        return False, f"probe failed: {type(exc).__name__}: {exc}", None
-    ok = ready.status_code == 200
-    message = "ready" if ok else f"/ready answered {ready.status_code}: {ready.text[:200]}"
-    if resp.status_code != 200:
-        return ok, message, None
+        return ReplicaProbe(False, f"probe failed: {type(exc).__name__}: {exc}"), None
+    if ready.status_code == 200:
+        answer = ReplicaProbe(True, "ready")
+    else:
+        message = not_ready_reason(ready.status_code, ready.text)
+        answer = ReplicaProbe(False, message, database_problem(message) if ready.status_code == 503 else None)
+    if resp is None or resp.status_code != 200:
+        return answer, None
     try:
-        return ok, message, summary.parse(resp.text, at=time.monotonic())
+        return answer, summary.parse(resp.text, at=time.monotonic())
     except ValueError as exc:
-        return ok, f"{message}; unreadable /metrics: {exc}", None
+        return ReplicaProbe(answer.ok, f"{answer.message}; unreadable /metrics: {exc}", answer.database), None
 
 
 def probeable(ip: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
@@ -69,13 +101,19 @@ async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key) -> Non
     if instance is None:
         return
     nets = op.settings.probe_networks
-    pods = [p for p in ready_pods(op.pods.owned_by(*key)) if probeable(p["status"]["podIP"], nets)]
-    answers = await asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], instance.spec.port) for p in pods))
+    owned = op.pods.owned_by(*key)
+    pods = [p for p in ready_pods(owned) if probeable(p["status"]["podIP"], nets)]
+    unready = [p for p in unready_pods(owned) if probeable(p["status"]["podIP"], nets)]
+    port = instance.spec.port
+    answers, waiting = await asyncio.gather(
+        asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], port) for p in pods)),
+        asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], port, scrape=False) for p in unready)),
+    )
     replicas: dict[str, ReplicaProbe] = {}
     samples: dict[str, summary.Sample] = {}
-    for pod, (ok, message, sample) in zip(pods, answers, strict=True):
-        metrics.PROBES.labels(result="ok" if ok else "failed").inc()
-        replicas[pod["metadata"]["name"]] = ReplicaProbe(ok, message)
+    for pod, (answer, sample) in zip(pods, answers, strict=True):
+        metrics.PROBES.labels(result="ok" if answer.ok else "failed").inc()
+        replicas[pod["metadata"]["name"]] = answer
         if sample is not None:
             samples[pod["metadata"]["uid"]] = sample
     previous = op.samples.get(key, {})
@@ -84,6 +122,7 @@ async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key) -> Non
         at=events.now(),
         replicas=replicas,
         metrics=summary.summarize(samples, previous) if samples else None,
+        unready={p["metadata"]["name"]: answer for p, (answer, _) in zip(unready, waiting, strict=True)},
     )
     if result.material(op.probes.get(key)):
         op.probes[key] = result

@@ -95,6 +95,17 @@ server-side apply, a patch that needs `create` as well when the object does not 
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
   verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [postgresql.cnpg.io]
+  resources: [clusters]
+  verbs: [get, list, watch, create, patch, delete]
+# Only the Secrets that instances reference, each read and watched by name: no list, so the
+# operator never holds the namespace's Secrets (nor could it enumerate them).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, watch]
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
   verbs: [get, list, watch, create, patch, delete]
