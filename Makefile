@@ -14,8 +14,8 @@ export KIND_KUBECONFIG ?= $(CURDIR)/.kind-kubeconfig
 NODE_IMAGES := $(if $(filter 0,$(PIM_CLUSTER_NODE)),,images)
 export PIM_CACHE_DIR ?= $(HOME)/.cache/pim-operator
 
-.PHONY: help deps system-deps venv binaries images lint fmt unit test test-fast test-cluster bench \
-        bench-cycles up down kind-up kind-load kind-deploy kind-e2e kind-down clean
+.PHONY: help deps system-deps venv binaries images addons lint fmt unit test test-fast test-cluster bench \
+        bench-cycles up down kind-up kind-load kind-addons kind-deploy kind-e2e kind-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ images: ## the debootstrapped base, engine, operator, console, pause and local-p
 	hack/images/build.sh all
 	hack/images/pause.sh
 	hack/images/local-path.sh
+
+addons: ## CloudNativePG, the PostgreSQL image, metrics-server and CoreDNS (Go module proxy, Debian; cached)
+	hack/addons/images.sh all >/dev/null
 
 lint: venv ## ruff
 	$(BIN)/ruff check .
@@ -70,11 +73,12 @@ bench-cycles: venv ## 20 `make up CLUSTER=embedded` / `make down` cycles: bring-
 	$(BIN)/python -m bench.cluster_cycles --target make --cycles 20 --write
 
 ifeq ($(CLUSTER),embedded)
-up: system-deps venv ## a local cluster (kind; CLUSTER=embedded: the embedded one) + operator (helm) + a sample
+up: system-deps venv ## a local cluster (kind; CLUSTER=embedded: the embedded one) + add-ons + operator (helm) + a sample (PIM_ADDONS=0: no add-ons)
 	CLUSTER=embedded PIM_CLUSTER_DIR=$(CLUSTER_DIR) hack/up.sh
 else ifeq ($(CLUSTER),kind)
 up: system-deps venv
 	hack/kind/up.sh
+	[ "$${PIM_ADDONS:-1}" = 0 ] || hack/addons/kind.sh
 	hack/kind/load.sh
 	hack/kind/deploy.sh --set probeInterval=10
 	hack/kind/sample.sh
@@ -102,6 +106,9 @@ kind-up: system-deps ## create the kind cluster of kind-config.yaml, Ready with 
 
 kind-load: venv ## build the engine and operator images, kind load them into the nodes
 	hack/kind/load.sh
+
+kind-addons: ## CloudNativePG, its PostgreSQL image and metrics-server: built here, kind-loaded, installed
+	hack/addons/kind.sh
 
 kind-deploy: venv ## helm install the operator into pim-system of the kind cluster
 	hack/kind/deploy.sh

@@ -13,6 +13,7 @@ from pim_operator.reconciler.piminstance.resources.pdb import make_pdb, wants_pd
 
 pytestmark = pytest.mark.unit
 
+
 def instance(**spec: object) -> PimInstance:
     return PimInstance.from_body(
         {
