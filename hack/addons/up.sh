@@ -13,6 +13,7 @@ DIR=$(realpath -m -- "${1:-${PIM_CLUSTER_DIR:-$repo/.cluster}}")
 . "$DIR/cluster.env"
 sock=$DIR/node/containerd.sock
 [ -S "$sock" ] || { echo "[addons/up] the cluster in $DIR has no real node ($sock)" >&2; exit 1; }
-mapfile -t images < <("$here/images.sh" all)
+images=$("$here/images.sh" all)
+mapfile -t images <<<"$images"
 "$repo/hack/images/load.sh" "$sock" "${images[@]}"
 KUBECONFIG=$KUBECONFIG DNS_IP=$CLUSTER_DNS_IP "$here/install.sh" all
