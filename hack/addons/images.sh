@@ -19,15 +19,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/images/common.sh
 . "$here/../images/common.sh"
 
-# build IMAGE DOCKERFILE_TEXT [FILE...]: docker build a context of the FILEs, keyed by their content.
+# build IMAGE DOCKERFILE_TEXT [FILE[=PATH]...]: docker build a context of the FILEs (each at PATH in
+# the context, default its name), keyed by their content.
 build() {
   local image=$1 dockerfile=$2 key ctx f
   shift 2
-  key=$( (echo "$dockerfile"; for f; do sha256sum "$f" | cut -c1-64; done) | sha256sum | cut -c1-16)
+  key=$( (echo "$dockerfile"; for f; do echo "${f#*=}"; sha256sum "${f%%=*}" | cut -c1-64; done) | sha256sum | cut -c1-16)
   echo "$image"
   if [ "$(image_input_hash "$image")" = "$key" ]; then log "$image is current ($key)"; return; fi
   ctx=$(mktemp -d)
-  for f; do cp "$f" "$ctx/"; done
+  for f; do
+    if [[ $f == *=* ]]; then mkdir -p "$ctx/$(dirname "${f#*=}")"; cp "${f%%=*}" "$ctx/${f#*=}"; else cp "$f" "$ctx/"; fi
+  done
   echo "$dockerfile" >"$ctx/Dockerfile"
   local t0=$SECONDS
   DOCKER_BUILDKIT=0 docker build --quiet --label "$INPUT_LABEL=$key" --tag "$image" "$ctx" >"$ctx/build.log" 2>&1 \
@@ -44,6 +47,20 @@ scratch_image() { # IMAGE BINARY USER
 COPY $bin /$bin
 USER $3
 ENTRYPOINT [\"/$bin\"]" "$2"
+}
+
+cnpg_image() {
+  # As upstream's image: the manager per architecture in /operator (CloudNativePG finds the
+  # architectures it can run PostgreSQL pods on there, and copies that binary into them as the
+  # instance manager), /manager pointing at this one.
+  local arch
+  arch=$(go env GOARCH)
+  build "$CNPG_IMAGE" "FROM scratch
+COPY operator/ /operator/
+COPY manager /manager
+WORKDIR /
+USER 10001:10001
+ENTRYPOINT [\"/manager\"]" "$CNPG_BIN/manager=operator/manager_$arch" "$CNPG_BIN/manager=manager"
 }
 
 postgres_image() {
@@ -70,13 +87,13 @@ CMD [\"postgres\", \"--version\"]"
 
 "$images_here/dockerd.sh" start >&2
 case ${1:-all} in
-  cnpg) "$here/build.sh" cnpg; scratch_image "$CNPG_IMAGE" "$CNPG_BIN/manager" 10001:10001 ;;
+  cnpg) "$here/build.sh" cnpg; cnpg_image ;;
   postgres) postgres_image ;;
   metrics-server) "$here/build.sh" metrics-server; scratch_image "$METRICS_SERVER_IMAGE" "$METRICS_SERVER_BIN/metrics-server" 65534:65534 ;;
   coredns) "$here/build.sh" coredns; scratch_image "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65534:65534 ;;
   all)
     "$here/build.sh" all
-    scratch_image "$CNPG_IMAGE" "$CNPG_BIN/manager" 10001:10001
+    cnpg_image
     postgres_image
     scratch_image "$METRICS_SERVER_IMAGE" "$METRICS_SERVER_BIN/metrics-server" 65534:65534
     scratch_image "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65534:65534

@@ -15,7 +15,8 @@ import pytest
 from support.pim import BOOKS, apply, condition, pim_model, status_of, wait_condition
 from support.waiting import wait_for
 
-pytestmark = pytest.mark.e2e
+# The first test also waits for the add-ons (built, imported, installed) and a cold CloudNativePG start.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 POSTGRES_IMAGE_PREFIX = "localbase/postgresql:15"
 CLUSTER_TIMEOUT = 600  # a cold first start: initdb, then a standby cloned with pg_basebackup
