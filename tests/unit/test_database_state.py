@@ -7,8 +7,7 @@ import base64
 import pytest
 
 from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
-from pim_operator.probe.health import database_problem, database_view
-from pim_operator.probe.loop import not_ready_reason
+from pim_operator.probe.health import database_problem, database_view, not_ready, redact
 from pim_operator.probe.result import ProbeResult, ReplicaProbe
 from pim_operator.reconciler.piminstance.database import configured
 from pim_operator.secret_summary import digest, summarize
@@ -118,11 +117,44 @@ def test_what_the_engine_says_is_classified(said, reason):
     assert database_problem(said) == reason
 
 
-def test_not_ready_reason_reads_the_engines_json_or_the_text():
-    assert not_ready_reason(503, '{"status": "not ready", "reason": "database unreachable"}') == (
-        "/ready answered 503: database unreachable"
+@pytest.mark.parametrize(
+    ("status", "body", "database", "message"),
+    [
+        (
+            503,
+            '{"status": "unavailable", "reason": "Unreachable", "detail": "cannot connect to postgresql://app@db:5432/app"}',
+            "Unreachable",
+            "/ready answered 503: Unreachable: cannot connect to postgresql://app@db:5432/app",
+        ),
+        (
+            503,
+            '{"status": "unavailable", "reason": "MigrationRefused", "detail": "migration refused, 1 change"}',
+            "MigrationRefused",
+            "/ready answered 503: MigrationRefused: migration refused, 1 change",
+        ),
+        (
+            503,
+            '{"status": "unavailable", "reason": "Unavailable", "detail": "database not writable: disk I/O error"}',
+            "Unreachable",
+            "/ready answered 503: Unavailable: database not writable: disk I/O error",
+        ),
+        (503, '{"status": "not ready", "reason": "model not loaded"}', None, "/ready answered 503: model not loaded"),
+        (502, "<html>bad gateway</html>", None, "/ready answered 502: <html>bad gateway</html>"),
+        (503, "database down", "Unreachable", "/ready answered 503: database down"),
+    ],
+)
+def test_the_engines_not_ready_answer_is_read(status, body, database, message):
+    answer = not_ready(status, body)
+    assert (answer.ok, answer.database, answer.message) == (False, database, message)
+
+
+def test_a_password_never_reaches_status():
+    said = '{"reason": "Unreachable", "detail": "cannot connect to postgresql://app:s3cret@db:5432/app"}'
+    assert "s3cret" not in not_ready(503, said).message
+    assert redact("x postgres://u:p@h/d and postgresql://v:q%40r@h2:1/e") == (
+        "x postgres://u:***@h/d and postgresql://v:***@h2:1/e"
     )
-    assert not_ready_reason(502, "<html>bad gateway</html>") == "/ready answered 502: <html>bad gateway</html>"
+    assert redact("postgresql://app@db/app") == "postgresql://app@db/app"
 
 
 def pod(name: str, *, ready: bool = True, terminated: str | None = None) -> dict:

@@ -6,12 +6,14 @@ cache on every reconcile, so it shows at once; probe results arrive on the probe
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pim_operator.apis.v1alpha1 import piminstance_lifecycle as lifecycle
 from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE, Condition
-from pim_operator.probe.result import ProbeResult
+from pim_operator.probe.result import ProbeResult, ReplicaProbe
 
 #: Container waiting reasons that mean the pod will not get better by itself.
 BAD_WAITING = (
@@ -47,11 +49,42 @@ def pod_problems(pods: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     return sorted(found, key=lambda rm: order.get(rm[0], len(order)))
 
 
-def database_problem(said: str) -> str | None:
-    """The DatabaseReady reason in what the engine said (a /ready reason, a crashed container's log).
+#: The engine's ``/ready`` reasons (``pim_engine.storage``'s constants) that are about its database.
+ENGINE_REASONS = {
+    "Unreachable": lifecycle.UNREACHABLE,
+    "MigrationRefused": lifecycle.MIGRATION_REFUSED,
+    "Unavailable": lifecycle.UNREACHABLE,  # SQLite's file not writable
+}
+_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*):[^@\s]*@", re.IGNORECASE)
 
-    The engine's contract: a refused migration says "migration refused"; anything else it says
-    about its database while not ready means it cannot reach or use it.
+
+def redact(text: str) -> str:
+    """``scheme://user:password@host`` → ``scheme://user:***@host``: status is read by many."""
+    return _CREDENTIALS.sub(r"\1:***@", text)
+
+
+def not_ready(status: int, body: str) -> ReplicaProbe:
+    """A not-ready answer of /ready: the engine's ``{"status", "reason", "detail"}``, or any text."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    database: str | None
+    if isinstance(doc, dict) and doc.get("reason"):
+        reason, detail = str(doc["reason"]), str(doc.get("detail") or "")
+        said = f"{reason}: {detail}" if detail else reason
+        database = ENGINE_REASONS.get(reason) or database_problem(said)
+    else:
+        said, database = body, database_problem(body)
+    message = redact(f"/ready answered {status}: {said[:300]}")
+    return ReplicaProbe(False, message, database if status == 503 else None)
+
+
+def database_problem(said: str) -> str | None:
+    """The DatabaseReady reason in what an engine said as text (a crashed container's last log lines).
+
+    A refused migration says "migration refused"; anything else about its database while not
+    ready means it cannot reach or use it.
     """
     text = said.lower()
     if "migration refused" in text:
@@ -72,7 +105,8 @@ def database_view(pods: Sequence[Mapping[str, Any]], probe: ProbeResult | None) 
                 said = str((state.get("terminated") or {}).get("message") or "")
                 if database_problem(said) == lifecycle.MIGRATION_REFUSED:
                     line = next(ln for ln in said.splitlines() if "migration refused" in ln.lower())
-                    return lifecycle.propagate_migration_refused(f"pod {pod['metadata']['name']}: {line.strip()}")
+                    message = redact(f"pod {pod['metadata']['name']}: {line.strip()}")
+                    return lifecycle.propagate_migration_refused(message)
     current = {p["metadata"]["name"] for p in live}
     seen = {**probe.replicas, **probe.unready} if probe else {}
     answers = sorted((pod, r) for pod, r in seen.items() if pod in current and r.database)

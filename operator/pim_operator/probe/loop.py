@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ import httpx
 from pim_operator import events, metrics
 from pim_operator.cache import Key
 from pim_operator.probe import summary
-from pim_operator.probe.health import database_problem
+from pim_operator.probe.health import not_ready
 from pim_operator.probe.result import ProbeResult, ReplicaProbe
 from pim_operator.state import Operator
 
@@ -53,16 +52,6 @@ def _terminating(p: Mapping[str, Any]) -> bool:
     return bool(p["metadata"].get("deletionTimestamp"))
 
 
-def not_ready_reason(status: int, body: str) -> str:
-    """The reason in a not-ready answer: the engine's JSON ``{"status": ..., "reason": ...}``, else the text."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        doc = None
-    reason = doc.get("reason") if isinstance(doc, dict) else None
-    return f"/ready answered {status}: {str(reason if reason else body)[:300]}"
-
-
 async def _probe_pod(
     http: httpx.AsyncClient, ip: str, port: int, *, scrape: bool = True
 ) -> tuple[ReplicaProbe, summary.Sample | None]:
@@ -72,11 +61,7 @@ async def _probe_pod(
         resp = await http.get(f"{base}/metrics") if scrape else None
     except httpx.HTTPError as exc:
         return ReplicaProbe(False, f"probe failed: {type(exc).__name__}: {exc}"), None
-    if ready.status_code == 200:
-        answer = ReplicaProbe(True, "ready")
-    else:
-        message = not_ready_reason(ready.status_code, ready.text)
-        answer = ReplicaProbe(False, message, database_problem(message) if ready.status_code == 503 else None)
+    answer = ReplicaProbe(True, "ready") if ready.status_code == 200 else not_ready(ready.status_code, ready.text)
     if resp is None or resp.status_code != 200:
         return answer, None
     try:
