@@ -115,6 +115,7 @@ kind-deploy: venv ## helm install the operator into pim-system of the kind clust
 
 kind-e2e: venv ## the e2e suite against the kind cluster (the operator and Prometheus run in it)
 	hack/kind/load.sh --e2e
+	hack/addons/kind.sh
 	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m "e2e and not local_node_only" -q --junitxml=build/junit-kind.xml
 
 kind-down: ## delete the kind cluster

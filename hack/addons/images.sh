@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the add-on images from the cached binaries and the debootstrapped base; print their names.
 #
-#   images.sh [all|cnpg|postgres|metrics-server|coredns]
+#   images.sh [all|cnpg|postgres|metrics-server|coredns]...
 #
 #   $CNPG_IMAGE            CloudNativePG's manager, FROM scratch (it also copies itself into every
 #                          PostgreSQL pod as the instance manager)
@@ -86,17 +86,19 @@ CMD [\"postgres\", \"--version\"]"
 }
 
 "$images_here/dockerd.sh" start >&2
-case ${1:-all} in
-  cnpg) "$here/build.sh" cnpg; cnpg_image ;;
-  postgres) postgres_image ;;
-  metrics-server) "$here/build.sh" metrics-server; scratch_image "$METRICS_SERVER_IMAGE" "$METRICS_SERVER_BIN/metrics-server" 65534:65534 ;;
-  coredns) "$here/build.sh" coredns; scratch_image "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65534:65534 ;;
-  all)
-    "$here/build.sh" all
-    cnpg_image
-    postgres_image
-    scratch_image "$METRICS_SERVER_IMAGE" "$METRICS_SERVER_BIN/metrics-server" 65534:65534
-    scratch_image "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65534:65534
-    ;;
-  *) echo "usage: $0 [all|cnpg|postgres|metrics-server|coredns]" >&2; exit 2 ;;
-esac
+for what in "${@:-all}"; do
+  case $what in
+    cnpg) "$here/build.sh" cnpg; cnpg_image ;;
+    postgres) postgres_image ;;
+    metrics-server) "$here/build.sh" metrics-server; scratch_image "$METRICS_SERVER_IMAGE" "$METRICS_SERVER_BIN/metrics-server" 65534:65534 ;;
+    coredns) "$here/build.sh" coredns; scratch_image "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65534:65534 ;;
+    all)
+      "$here/build.sh" all
+      cnpg_image
+      postgres_image
+      scratch_image "$METRICS_SERVER_IMAGE" "$METRICS_SERVER_BIN/metrics-server" 65534:65534
+      scratch_image "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65534:65534
+      ;;
+    *) echo "usage: $0 [all|cnpg|postgres|metrics-server|coredns]..." >&2; exit 2 ;;
+  esac
+done

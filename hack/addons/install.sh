@@ -3,7 +3,7 @@
 # kind): the images must already be on its nodes (images.sh builds them; each cluster has its own
 # loader). Idempotent: re-running applies the same manifests and waits again.
 #
-#   install.sh [all|coredns|metrics-server|cnpg]
+#   install.sh [all|coredns|metrics-server|cnpg]...
 #
 #   coredns         only where the cluster has no kube-dns Service; DNS_IP (the kubelets'
 #                   clusterDNS) is required then
@@ -87,10 +87,12 @@ install_cnpg() {
   log "cnpg: CloudNativePG $CNPG_VERSION ready (PostgreSQL image $POSTGRES_IMAGE)"
 }
 
-case ${1:-all} in
-  coredns) install_coredns ;;
-  metrics-server) install_metrics_server ;;
-  cnpg) install_cnpg ;;
-  all) install_coredns; install_metrics_server; install_cnpg ;;
-  *) echo "usage: $0 [all|coredns|metrics-server|cnpg]" >&2; exit 2 ;;
-esac
+for what in "${@:-all}"; do
+  case $what in
+    coredns) install_coredns ;;
+    metrics-server) install_metrics_server ;;
+    cnpg) install_cnpg ;;
+    all) install_coredns; install_metrics_server; install_cnpg ;;
+    *) echo "usage: $0 [all|coredns|metrics-server|cnpg]..." >&2; exit 2 ;;
+  esac
+done
