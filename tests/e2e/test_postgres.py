@@ -130,13 +130,14 @@ def test_deleting_the_instance_follows_the_reclaim_policy(cluster, ns):
 
 
 def test_metrics_server_reports_pod_usage(cluster, ns):
-    """The resource metrics API an HPA reads: CPU and memory of the pods on the node."""
+    """The resource metrics API an HPA reads: CPU and memory of running pods (CloudNativePG's own here)."""
 
     def usage() -> dict | None:
-        out = json.loads(cluster.kubectl("get", "--raw", f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods").stdout)
+        raw = cluster.kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/cnpg-system/pods").stdout
+        out = json.loads(raw)
         return out if out.get("items") else None
 
     items = wait_for(usage, 180, "pod metrics from metrics-server")["items"]
     containers = [c for item in items for c in item["containers"]]
-    assert any(c["name"] == "postgres" for c in containers)
+    assert any(c["name"] == "manager" for c in containers)
     assert all("cpu" in c["usage"] and "memory" in c["usage"] for c in containers)
