@@ -58,6 +58,8 @@ def test_managed_cluster_is_one_database_owned_by_the_instance_under_delete():
     assert spec["storage"] == {"size": "5Gi"}
     assert spec["bootstrap"] == {"initdb": {"database": "app", "owner": "app"}}
     assert spec["enableSuperuserAccess"] is False
+    # pooled engine connections never leave by themselves: a stopping primary cuts them off soon
+    assert spec["smartShutdownTimeout"] <= 10
     # no operand image: CloudNativePG's configured default is the administrator's choice
     assert "imageName" not in spec
 
