@@ -7,34 +7,32 @@ both; the 1-replica run is the baseline of the ratio. On a 2-core machine the lo
 engines, PostgreSQL and the control plane share the same two cores: the ratio says how much of
 the work the replicas can take, not what a real cluster would do.
 
-    .venv/bin/python bench/pg_service_bench.py [--rounds 3] [--seconds 20] [--clients 16] [--write BENCHMARKS.md]
+    .venv/bin/python -m bench.pg_service_bench [--rounds 3] [--seconds 20] [--clients 16] [--write BENCHMARKS.md]
 
-Starts its own local cluster with a real node and the add-ons (root; images cached), and stops it.
+Starts its own local cluster with a real node and the add-ons through the harness
+(``tests.support.cluster``, ``tests.support.addons``; root, images cached), and stops it. Hold
+``/tmp/pim-node.lock`` around it where several people share the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from tests.support.addons import install_addons
+from tests.support.cluster import Cluster, local_cluster
+from tests.support.operator_proc import OperatorProcess
+from tests.support.waiting import wait_for
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from support.operator_proc import OperatorProcess  # noqa: E402
-from support.waiting import wait_for  # noqa: E402
-
 MODEL = """
 domain: bench
 entities:
@@ -46,14 +44,15 @@ entities:
 RESOURCES = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
 
 
-def kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> str:
-    return subprocess.run(
-        ["kubectl", f"--kubeconfig={kubeconfig}", *args], input=input, capture_output=True, text=True, check=True
-    ).stdout
-
-
-def get(kubeconfig: Path, *args: str) -> Any:
-    return json.loads(kubectl(kubeconfig, "get", *args, "-o", "json"))
+def serving(cluster: Cluster, ns: str, replicas: int) -> bool:
+    """The Deployment has exactly ``replicas`` available pods, all current, and the Service
+    lists exactly those as ready endpoints (so kube-proxy spreads the load over all of them)."""
+    d = cluster.get("deployment", "b", "-n", ns)["status"]
+    if not (d.get("availableReplicas") == d.get("replicas") == d.get("updatedReplicas") == replicas):
+        return False
+    slices = cluster.get("endpointslices", "-n", ns, "-l", "kubernetes.io/service-name=b")["items"]
+    ready = [e for sl in slices for e in sl.get("endpoints") or () if (e.get("conditions") or {}).get("ready")]
+    return len(ready) == replicas
 
 
 async def load(url: str, *, clients: int, seconds: float, seed: int) -> dict[str, float]:
@@ -100,53 +99,47 @@ def main() -> int:
     ap.add_argument("--write", type=Path, default=None, help="append the results to this Markdown file")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pim-pg-bench-"))
-    cluster = work / "cluster"
-    env = {**os.environ, "PIM_CLUSTER_NODE": "1"}
-    subprocess.run([str(REPO / "hack/cluster/up.sh"), str(cluster)], env=env, check=True)
-    kc = cluster / "kubeconfig"
-    op = OperatorProcess(kc, work, "--probe-interval", "10", "--probe-networks", "10.244.0.0/16")
     results: dict[int, list[dict[str, float]]] = {1: [], 3: []}
-    try:
-        subprocess.run([str(REPO / "hack/addons/up.sh"), str(cluster)], check=True)
-        kubectl(kc, "apply", "--server-side", "-f", str(REPO / "deploy/crds"))
-        kubectl(kc, "wait", "--for=condition=Established", "crd/piminstances.pim.dev", "crd/pimmodels.pim.dev")
+    with local_cluster(work / "cluster", work / "kube-cache", node=True, echo=True) as cluster:
+        install_addons(cluster)
+        cluster.kubectl("apply", "--server-side", "-f", str(REPO / "deploy/crds"))
+        cluster.kubectl("wait", "--for=condition=Established", "crd/piminstances.pim.dev", "crd/pimmodels.pim.dev")
+        op = OperatorProcess(cluster.kubeconfig, work, "--probe-interval", "10", "--probe-networks", "10.244.0.0/16")
         op.start()
-        ns = "bench"
-        kubectl(kc, "create", "namespace", ns)
-        wait_for(lambda: kubectl(kc, "get", "sa", "default", "-n", ns), 30, "default SA")
-        model = {"apiVersion": "pim.dev/v1alpha1", "kind": "PimModel", "metadata": {"name": "bench", "namespace": ns}}
-        model["spec"] = {"format": "yaml", "source": MODEL}
-        inst = {"apiVersion": "pim.dev/v1alpha1", "kind": "PimInstance", "metadata": {"name": "b", "namespace": ns}}
-        inst["spec"] = {
-            "modelRef": {"name": "bench"},
-            "replicas": 1,
-            "resources": RESOURCES,
-            "database": {"type": "PostgreSQL", "postgres": {"managed": {"instances": 1, "reclaimPolicy": "Delete"}}},
-        }
-        kubectl(kc, "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [model, inst]}))
-        kubectl(kc, "wait", "--for=condition=Ready", "pi/b", "-n", ns, "--timeout=900s")
-        svc = get(kc, "service", "b", "-n", ns)["spec"]
-        url = f"http://{svc['clusterIP']}:{svc['ports'][0]['port']}"
-        asyncio.run(load(url, clients=4, seconds=5, seed=0))  # warm up: rows to read, pools filled
-        for r in range(args.rounds):
-            for replicas in (1, 3):
-                kubectl(kc, "scale", "pi/b", "-n", ns, f"--replicas={replicas}")
-                wait_for(
-                    lambda replicas=replicas: (
-                        (d := get(kc, "deployment", "b", "-n", ns))["status"].get("availableReplicas") == replicas
-                        and d["status"].get("replicas") == replicas
-                        and d["status"].get("updatedReplicas") == replicas
-                    ),
-                    300,
-                    f"{replicas} available replicas",
-                )
-                time.sleep(12)  # endpoints in kube-proxy's rules, first probes done
-                out = asyncio.run(load(url, clients=args.clients, seconds=args.seconds, seed=r))
-                results[replicas].append(out)
-                print(f"round {r}: {replicas} replica(s): {out['rps']:.0f} req/s, {out['errors']} errors", flush=True)
-    finally:
-        op.stop()
-        subprocess.run([str(REPO / "hack/cluster/down.sh"), str(cluster)], check=False)
+        try:
+            ns = cluster.namespace("bench")
+            model = {
+                "apiVersion": "pim.dev/v1alpha1",
+                "kind": "PimModel",
+                "metadata": {"name": "bench", "namespace": ns},
+            }
+            model["spec"] = {"format": "yaml", "source": MODEL}
+            inst = {"apiVersion": "pim.dev/v1alpha1", "kind": "PimInstance", "metadata": {"name": "b", "namespace": ns}}
+            inst["spec"] = {
+                "modelRef": {"name": "bench"},
+                "replicas": 1,
+                "resources": RESOURCES,
+                "database": {
+                    "type": "PostgreSQL",
+                    "postgres": {"managed": {"instances": 1, "reclaimPolicy": "Delete"}},
+                },
+            }
+            cluster.apply(model, inst)
+            cluster.kubectl("wait", "--for=condition=Ready", "pi/b", "-n", ns, "--timeout=900s", timeout=930)
+            svc = cluster.get("service", "b", "-n", ns)["spec"]
+            url = f"http://{svc['clusterIP']}:{svc['ports'][0]['port']}"
+            asyncio.run(load(url, clients=4, seconds=5, seed=0))  # warm up: rows to read, pools filled
+            for r in range(args.rounds):
+                for replicas in (1, 3):
+                    cluster.kubectl("scale", "pi/b", "-n", ns, f"--replicas={replicas}")
+                    wait_for(lambda n=replicas: serving(cluster, ns, n), 300, f"{replicas} ready replicas behind b")
+                    out = asyncio.run(load(url, clients=args.clients, seconds=args.seconds, seed=r))
+                    results[replicas].append(out)
+                    print(
+                        f"round {r}: {replicas} replica(s): {out['rps']:.0f} req/s, {out['errors']} errors", flush=True
+                    )
+        finally:
+            op.stop()
 
     one = statistics.median(x["rps"] for x in results[1])
     three = statistics.median(x["rps"] for x in results[3])

@@ -1,75 +1,69 @@
 #!/usr/bin/env bash
-# Build the add-on images from the cached binaries and the debootstrapped base; print their names.
+# Build the add-on images from the cached binaries and the debootstrapped base (hack/lib/image.sh:
+# rebuilt only when their inputs changed); print their names, one a line.
 #
 #   images.sh [all|cnpg|postgres|metrics-server|coredns]...
 #
-#   $CNPG_IMAGE            CloudNativePG's manager, FROM scratch (it also copies itself into every
-#                          PostgreSQL pod as the instance manager)
+#   $CNPG_IMAGE            CloudNativePG's manager, FROM scratch, laid out as upstream's image
 #   $POSTGRES_IMAGE        Debian's PostgreSQL on the base image: initdb, postgres, pg_ctl,
 #                          pg_controldata, pg_basebackup, pg_rewind on PATH, C.UTF-8, user postgres
 #                          with uid/gid 26 (what CloudNativePG runs it as); the tag starts with the major
 #   $METRICS_SERVER_IMAGE  metrics-server, FROM scratch
 #   $COREDNS_IMAGE         CoreDNS, FROM scratch
-#
-# An image is rebuilt only when the hash of its inputs (Dockerfile, binary, base image) changed.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=hack/addons/versions.sh
-. "$here/versions.sh"
+PIM_LOG_SCOPE=addons
 # shellcheck source=hack/images/common.sh
-. "$here/../images/common.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../images/common.sh"
+# shellcheck source=hack/lib/go.sh
+. "$PIM_HACK/lib/go.sh"
+# shellcheck source=hack/addons/versions.sh
+. "$PIM_HACK/addons/versions.sh"
 
-# build IMAGE DOCKERFILE_TEXT [FILE[=PATH]...]: docker build a context of the FILEs (each at PATH in
-# the context, default its name), keyed by their content.
-build() {
-  local image=$1 dockerfile=$2 key ctx f
-  shift 2
-  key=$( (echo "$dockerfile"; for f; do echo "${f#*=}"; sha256sum "${f%%=*}" | cut -c1-64; done) | sha256sum | cut -c1-16)
+work=$(mktemp -d "${TMPDIR:-/tmp}/pim-addons.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# scratch_image IMAGE NAME VERSION BINARY USER: the cached BINARY alone, as the entrypoint.
+scratch_image() {
+  local image=$1 ctx=$work/$2
+  mkdir -p "$ctx"
+  cp "$(go_cache_dir "$2" "$3")/$4" "$ctx/"
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM scratch
+COPY $4 /$4
+USER $5
+ENTRYPOINT ["/$4"]
+DOCKERFILE
+  image_build "$image" "$ctx"
   echo "$image"
-  if [ "$(image_input_hash "$image")" = "$key" ]; then log "$image is current ($key)"; return; fi
-  ctx=$(mktemp -d)
-  for f; do
-    if [[ $f == *=* ]]; then mkdir -p "$ctx/$(dirname "${f#*=}")"; cp "${f%%=*}" "$ctx/${f#*=}"; else cp "$f" "$ctx/"; fi
-  done
-  echo "$dockerfile" >"$ctx/Dockerfile"
-  local t0=$SECONDS
-  DOCKER_BUILDKIT=0 docker build --quiet --label "$INPUT_LABEL=$key" --tag "$image" "$ctx" >"$ctx/build.log" 2>&1 \
-    || { cat "$ctx/build.log" >&2; rm -rf "$ctx"; die "docker build of $image failed"; }
-  rm -rf "$ctx"
-  docker image prune --force --filter "label=$INPUT_LABEL" >/dev/null
-  log "built $image ($key) in $((SECONDS - t0)) s"
 }
 
-scratch_image() { # IMAGE BINARY USER
-  local bin
-  bin=$(basename "$2")
-  build "$1" "FROM scratch
-COPY $bin /$bin
-USER $3
-ENTRYPOINT [\"/$bin\"]" "$2"
-}
-
+# As upstream's image: the manager per architecture in /operator (CloudNativePG finds the
+# architectures it can run PostgreSQL pods on there, and copies that binary into them as the
+# instance manager), /manager the one it runs itself.
 cnpg_image() {
-  # As upstream's image: the manager per architecture in /operator (CloudNativePG finds the
-  # architectures it can run PostgreSQL pods on there, and copies that binary into them as the
-  # instance manager), /manager pointing at this one.
-  local arch
-  arch=$(go env GOARCH)
-  build "$CNPG_IMAGE" "FROM scratch
+  local ctx=$work/cnpg bin
+  bin=$(go_cache_dir cnpg "$CNPG_VERSION")/manager
+  mkdir -p "$ctx/operator"
+  cp "$bin" "$ctx/manager"
+  cp "$bin" "$ctx/operator/manager_$(go env GOARCH)"
+  cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM scratch
 COPY operator/ /operator/
 COPY manager /manager
 WORKDIR /
 USER 10001:10001
-ENTRYPOINT [\"/manager\"]" "$CNPG_BIN/manager=operator/manager_$arch" "$CNPG_BIN/manager=manager"
+ENTRYPOINT ["/manager"]
+DOCKERFILE
+  image_build "$CNPG_IMAGE" "$ctx"
+  echo "$CNPG_IMAGE"
 }
 
 postgres_image() {
+  local ctx=$work/postgres
   "$images_here/base.sh" >&2
-  # The base's id is part of the key: a new base rebuilds the image (and picks up Debian's updates).
-  local base_id
-  base_id=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")
-  build "$POSTGRES_IMAGE" "FROM $BASE_IMAGE
-# $base_id
+  mkdir -p "$ctx"
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $BASE_IMAGE
 # CloudNativePG runs PostgreSQL as uid/gid 26; initdb needs that uid to have a name (gid 26 is
 # Debian's unused "tape"). No default cluster: CloudNativePG's instance manager runs initdb itself.
 RUN groupmod --new-name postgres tape \\
@@ -82,23 +76,24 @@ RUN groupmod --new-name postgres tape \\
 ENV PATH=/usr/lib/postgresql/$POSTGRES_MAJOR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
     LANG=C.UTF-8 LC_ALL=C.UTF-8
 USER 26:26
-CMD [\"postgres\", \"--version\"]"
+CMD ["postgres", "--version"]
+DOCKERFILE
+  # The base's id is part of the key: a new base rebuilds the image (and picks up Debian's updates).
+  image_build --key "$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")" "$POSTGRES_IMAGE" "$ctx"
+  echo "$POSTGRES_IMAGE"
 }
 
 "$images_here/dockerd.sh" start >&2
 for what in "${@:-all}"; do
   case $what in
-    cnpg) "$here/build.sh" cnpg; cnpg_image ;;
-    postgres) postgres_image ;;
-    metrics-server) "$here/build.sh" metrics-server; scratch_image "$METRICS_SERVER_IMAGE" "$METRICS_SERVER_BIN/metrics-server" 65534:65534 ;;
-    coredns) "$here/build.sh" coredns; scratch_image "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65534:65534 ;;
-    all)
-      "$here/build.sh" all
-      cnpg_image
-      postgres_image
-      scratch_image "$METRICS_SERVER_IMAGE" "$METRICS_SERVER_BIN/metrics-server" 65534:65534
-      scratch_image "$COREDNS_IMAGE" "$COREDNS_BIN/coredns" 65534:65534
-      ;;
-    *) echo "usage: $0 [all|cnpg|postgres|metrics-server|coredns]..." >&2; exit 2 ;;
+    cnpg | postgres | metrics-server | coredns | all) ;;
+    *) log::die "usage: $0 [all|cnpg|postgres|metrics-server|coredns]..." ;;
+  esac
+  [ "$what" = postgres ] || "$PIM_HACK/addons/build.sh" "$what"
+  case $what in
+    cnpg | all) cnpg_image ;;&
+    postgres | all) postgres_image ;;&
+    metrics-server | all) scratch_image "$METRICS_SERVER_IMAGE" metrics-server "$METRICS_SERVER_VERSION" metrics-server 65534:65534 ;;&
+    coredns | all) scratch_image "$COREDNS_IMAGE" coredns "$COREDNS_VERSION" coredns 65534:65534 ;;
   esac
 done

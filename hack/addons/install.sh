@@ -12,11 +12,12 @@
 #   cnpg            CloudNativePG's release manifest from the module (releases/cnpg-$CNPG_VERSION.yaml)
 #                   with the local operator image, and $POSTGRES_IMAGE as its default PostgreSQL image
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+PIM_LOG_SCOPE=addons
+# shellcheck source=hack/lib/init.sh
+. "$(cd "$(dirname "$0")" && pwd)/../lib/init.sh"
 # shellcheck source=hack/addons/versions.sh
-. "$here/versions.sh"
-log() { printf '[addons/install] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+. "$PIM_HACK/addons/versions.sh"
+here=$PIM_HACK/addons
 kubectl=(kubectl)
 [ -z "${KUBECONFIG:-}" ] || kubectl+=(--kubeconfig "$KUBECONFIG")
 TIMEOUT=${PIM_ADDONS_TIMEOUT:-300s}
@@ -27,14 +28,14 @@ install_coredns() {
   local owner
   if owner=$("${kubectl[@]}" get service kube-dns -n kube-system \
     -o jsonpath='{.metadata.labels.app\.kubernetes\.io/managed-by}' 2>/dev/null) && [ "$owner" != pim-addons ]; then
-    log "coredns: the cluster has DNS already (kube-system/kube-dns)"
+    log::info "coredns: the cluster has DNS already (kube-system/kube-dns)"
     return
   fi
-  [ -n "${DNS_IP:-}" ] || die "coredns: DNS_IP (the kubelets' clusterDNS address) is required"
+  [ -n "${DNS_IP:-}" ] || log::die "coredns: DNS_IP (the kubelets' clusterDNS address) is required"
   sed -e "s|@DNS_IP@|$DNS_IP|g" -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" "$here/manifests/coredns.yaml" \
     | "${kubectl[@]}" apply --server-side --field-manager=pim-addons -f - >/dev/null
   "${kubectl[@]}" rollout status deployment/coredns -n kube-system --timeout "$TIMEOUT" >/dev/null
-  log "coredns: ready at $DNS_IP"
+  log::info "coredns: ready at $DNS_IP"
 }
 
 install_metrics_server() {
@@ -63,15 +64,15 @@ YAML
   rm -rf "$work"
   "${kubectl[@]}" rollout status deployment/metrics-server -n kube-system --timeout "$TIMEOUT" >/dev/null
   "${kubectl[@]}" wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout "$TIMEOUT" >/dev/null
-  log "metrics-server: ready (v1beta1.metrics.k8s.io available)"
+  log::info "metrics-server: ready (v1beta1.metrics.k8s.io available)"
 }
 
 install_cnpg() {
   local manifest upstream
   manifest=$(module_dir "github.com/cloudnative-pg/cloudnative-pg@v$CNPG_VERSION")/releases/cnpg-$CNPG_VERSION.yaml
-  [ -f "$manifest" ] || die "cnpg: $manifest not found"
+  [ -f "$manifest" ] || log::die "cnpg: $manifest not found"
   upstream="ghcr.io/cloudnative-pg/cloudnative-pg:$CNPG_VERSION"
-  grep -q "image: $upstream" "$manifest" || die "cnpg: $manifest does not name $upstream"
+  grep -q "image: $upstream" "$manifest" || log::die "cnpg: $manifest does not name $upstream"
   sed -e "s|$upstream|$CNPG_IMAGE|g" -e 's|imagePullPolicy: Always|imagePullPolicy: IfNotPresent|' "$manifest" \
     | "${kubectl[@]}" apply --server-side --force-conflicts --field-manager=pim-addons -f - >/dev/null
   # CloudNativePG reads its defaults from this ConfigMap at start: the PostgreSQL image built here.
@@ -84,7 +85,7 @@ install_cnpg() {
       -p "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"pim.dev/postgres-image\":\"$POSTGRES_IMAGE\"}}}}}" >/dev/null
   fi
   "${kubectl[@]}" rollout status deployment/cnpg-controller-manager -n cnpg-system --timeout "$TIMEOUT" >/dev/null
-  log "cnpg: CloudNativePG $CNPG_VERSION ready (PostgreSQL image $POSTGRES_IMAGE)"
+  log::info "cnpg: CloudNativePG $CNPG_VERSION ready (PostgreSQL image $POSTGRES_IMAGE)"
 }
 
 for what in "${@:-all}"; do
@@ -93,6 +94,6 @@ for what in "${@:-all}"; do
     metrics-server) install_metrics_server ;;
     cnpg) install_cnpg ;;
     all) install_coredns; install_metrics_server; install_cnpg ;;
-    *) echo "usage: $0 [all|coredns|metrics-server|cnpg]..." >&2; exit 2 ;;
+    *) log::die "usage: $0 [all|coredns|metrics-server|cnpg]..." ;;
   esac
 done

@@ -4,9 +4,10 @@
 #
 # Environment: KIND_CLUSTER (default pim), KIND_KUBECONFIG (default <repo>/.kind-kubeconfig).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-images=$("$here/images.sh" cnpg postgres metrics-server)
+PIM_LOG_SCOPE=addons
+# shellcheck source=hack/lib/init.sh
+. "$(cd "$(dirname "$0")" && pwd)/../lib/init.sh"
+images=$("$PIM_HACK/addons/images.sh" cnpg postgres metrics-server)
 mapfile -t images <<<"$images"
-"$repo/hack/kind/kind.sh" load docker-image --name "${KIND_CLUSTER:-pim}" "${images[@]}"
-KUBECONFIG=${KIND_KUBECONFIG:-$repo/.kind-kubeconfig} "$here/install.sh" metrics-server cnpg
+"$PIM_HACK/kind/kind.sh" load docker-image --name "${KIND_CLUSTER:-pim}" "${images[@]}"
+KUBECONFIG=${KIND_KUBECONFIG:-$PIM_REPO/.kind-kubeconfig} "$PIM_HACK/addons/install.sh" metrics-server cnpg

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from support.pim import BOOKS, apply, condition, patch_spec, pim_instance, pim_model, wait_condition
-from support.waiting import wait_for
+from tests.support.pim import BOOKS, apply, condition, patch_spec, pim_instance, pim_model, wait_condition
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from support.pim import BOOKS, apply, condition, pim_model, status_of, wait_condition
-from support.waiting import wait_for
+from tests.support.pim import BOOKS, apply, condition, pim_model, status_of, wait_condition
+from tests.support.waiting import wait_for
 
 # The first test also waits for the add-ons (built, imported, installed) and a cold CloudNativePG start.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]

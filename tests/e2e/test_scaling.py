@@ -18,10 +18,10 @@ import time
 import httpx
 import pytest
 
-from support.pim import BOOKS, apply, pim_model, status_of, wait_condition
-from support.reach import forward, is_kind, node_port_url, published_node_ports
-from support.waiting import wait_for
-from support.writers import Writer, stored_keys
+from tests.support.pim import BOOKS, apply, pim_model, status_of, wait_condition
+from tests.support.reach import forward, is_kind, node_port_url, published_node_ports
+from tests.support.waiting import wait_for
+from tests.support.writers import Writer, stored_keys
 
 # The first test also waits for the add-ons (built, imported, installed) and a cold CloudNativePG start.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]

@@ -5,20 +5,19 @@ Loaded as a pytest plugin from tests/conftest.py (``pytest_plugins``)."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import Cluster
+from tests.support.addons import install_addons
+from tests.support.cluster import Cluster, ClusterError
 from tests.support.operator_incluster import InClusterOperator
 from tests.support.operator_proc import OperatorProcess
 
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "deploy" / "crds"
 PROBE_NETWORKS = os.environ.get("PIM_TEST_POD_NETWORKS", "10.244.0.0/16")
-ADDONS_TIMEOUT = float(os.environ.get("PIM_ADDONS_TIMEOUT_SECONDS", "2400"))
 
 
 @pytest.fixture(scope="session")
@@ -84,30 +83,10 @@ def operator(
 
 @pytest.fixture(scope="session")
 def addons(cluster: Cluster) -> Cluster:
-    """CloudNativePG (with the local PostgreSQL image), metrics-server and CoreDNS in the cluster.
-
-    The local cluster gets them from ``hack/addons/up.sh`` (built from source, cached); a
-    ``PIM_KUBECONFIG`` cluster must have them already (``hack/addons/install.sh``). Missing, they
-    fail the tests that need them, with the reason: never a skip.
-    """
-    if cluster.dir is not None:
-        proc = subprocess.run(
-            [str(REPO / "hack" / "addons" / "up.sh"), str(cluster.dir)],
-            capture_output=True,
-            text=True,
-            timeout=ADDONS_TIMEOUT,
-            check=False,
-        )
-        if proc.returncode != 0:
-            said = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
-            pytest.fail(f"hack/addons/up.sh {cluster.dir} exited {proc.returncode}:\n{said}", pytrace=False)
-        return cluster
-    for what, args in (
-        ("CloudNativePG", ("get", "crd", "clusters.postgresql.cnpg.io")),
-        ("metrics-server", ("get", "apiservice", "v1beta1.metrics.k8s.io")),
-    ):
-        if cluster.kubectl(*args, check=False).returncode != 0:
-            pytest.fail(
-                f"{what} is not installed in the PIM_KUBECONFIG cluster: run hack/addons/install.sh", pytrace=False
-            )
+    """CloudNativePG (with the local PostgreSQL image), metrics-server and CoreDNS in the cluster
+    (``tests.support.addons``). Missing, they fail the tests that need them, with the reason: never a skip."""
+    try:
+        install_addons(cluster)
+    except ClusterError as err:
+        pytest.fail(str(err), pytrace=False)
     return cluster

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
 
+import httpx
 import pytest
 
+from pim_engine import storage as engine_storage
+from pim_engine.app import create_app
+from pim_engine.loader import load_model_text
+from pim_engine.migrate import Change, MigrationRefused
+from pim_engine.serve import EXIT_REFUSED
 from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
-from pim_operator.probe.health import database_problem, database_view, not_ready, redact
+from pim_operator.probe.health import ENGINE_REASONS, database_view, not_ready, redact, refused_at_start
 from pim_operator.probe.result import ProbeResult, ReplicaProbe
 from pim_operator.reconciler.piminstance.database import configured
 from pim_operator.secret_summary import digest, summarize
@@ -15,6 +23,13 @@ from pim_operator.secret_summary import digest, summarize
 pytestmark = pytest.mark.unit
 
 URI = "postgresql://app:s3cret@orders-db-rw.team-a:5432/app"
+MODEL_YAML = """
+domain: shop
+entities:
+  - name: Book
+    attributes:
+      - {name: title, type: string, required: true}
+"""
 HEALTHY = {"status": {"phase": "Cluster in healthy state", "conditions": [{"type": "Ready", "status": "True"}]}}
 
 
@@ -104,20 +119,6 @@ def test_managed_cluster_not_ready_with_and_without_its_secret():
 
 
 @pytest.mark.parametrize(
-    ("said", "reason"),
-    [
-        ("database unreachable: connection refused (orders-db-rw:5432)", "Unreachable"),
-        ("cannot connect to PostgreSQL", "Unreachable"),
-        ("database not writable: disk I/O error", "Unreachable"),
-        ("migration refused, 1 offending change(s): drop column book.price", "MigrationRefused"),
-        ("model not loaded", None),
-    ],
-)
-def test_what_the_engine_says_is_classified(said, reason):
-    assert database_problem(said) == reason
-
-
-@pytest.mark.parametrize(
     ("status", "body", "database", "message"),
     [
         (
@@ -135,12 +136,22 @@ def test_what_the_engine_says_is_classified(said, reason):
         (
             503,
             '{"status": "unavailable", "reason": "Unavailable", "detail": "database not writable: disk I/O error"}',
-            "Unreachable",
+            "Unavailable",
             "/ready answered 503: Unavailable: database not writable: disk I/O error",
         ),
         (503, '{"status": "not ready", "reason": "model not loaded"}', None, "/ready answered 503: model not loaded"),
         (502, "<html>bad gateway</html>", None, "/ready answered 502: <html>bad gateway</html>"),
-        (503, "database down", "Unreachable", "/ready answered 503: database down"),
+        # Text is shown, never interpreted: only the engine's reasons, exactly, name a database problem.
+        (503, "database down", None, "/ready answered 503: database down"),
+        (
+            503,
+            '{"reason": "unreachable", "detail": "cannot connect"}',
+            None,
+            "/ready answered 503: unreachable: cannot connect",
+        ),
+        (503, '{"reason": "Unreachable database"}', None, "/ready answered 503: Unreachable database"),
+        (503, '{"reason": "migration refused"}', None, "/ready answered 503: migration refused"),
+        (500, '{"reason": "Unreachable"}', None, "/ready answered 500: Unreachable"),
     ],
 )
 def test_the_engines_not_ready_answer_is_read(status, body, database, message):
@@ -157,11 +168,48 @@ def test_a_password_never_reaches_status():
     assert redact("postgresql://app@db/app") == "postgresql://app@db/app"
 
 
-def pod(name: str, *, ready: bool = True, terminated: str | None = None) -> dict:
+def test_the_engines_reasons_are_its_own_constants():
+    """The contract is pim_engine.storage's names, each mapped to the DatabaseReady reason of that name."""
+    assert ENGINE_REASONS == {
+        engine_storage.UNREACHABLE: "Unreachable",
+        engine_storage.MIGRATION_REFUSED: "MigrationRefused",
+        engine_storage.UNAVAILABLE: "Unavailable",
+    }
+    assert {"Unreachable", "MigrationRefused"} <= set(ENGINE_REASONS)
+
+
+async def engine_ready_without_its_database() -> httpx.Response:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: connections are refused
+        model = load_model_text(MODEL_YAML, "yaml", "shop.yaml")
+        app = create_app(model, f"postgresql://app:s3cret@127.0.0.1:{port}/app?connect_timeout=2")
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://engine") as api,
+        ):
+            return await api.get("/ready")
+
+
+def test_the_real_engines_ready_answer_without_its_database_is_read_exactly():
+    """The engine itself (its app, not a copy of its JSON) on a PostgreSQL nobody listens on."""
+    ready = asyncio.run(engine_ready_without_its_database())
+    assert ready.status_code == 503
+    assert ready.json()["reason"] == "Unreachable"
+    answer = not_ready(ready.status_code, ready.text)
+    assert answer.database == "Unreachable"
+    assert answer.message.startswith("/ready answered 503: Unreachable: ")
+    assert "s3cret" not in answer.message
+
+
+REFUSED = "pim-engine serve: /data/pim.db: migration refused, 1 offending change(s): drop column book.price"
+
+
+def pod(name: str, *, ready: bool = True, terminated: str | None = None, exit_code: int = 2) -> dict:
     cs: dict = {"name": "engine", "ready": ready, "state": {"running": {}}, "lastState": {}}
     if terminated is not None:
         cs["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
-        cs["lastState"] = {"terminated": {"exitCode": 2, "message": terminated}}
+        cs["lastState"] = {"terminated": {"exitCode": exit_code, "message": terminated}}
     return {"metadata": {"name": name}, "status": {"containerStatuses": [cs]}}
 
 
@@ -179,19 +227,41 @@ def test_the_engine_view_from_probes_of_ready_and_unready_pods():
 
 
 def test_a_crashed_engine_that_refused_a_migration_outranks_the_rest():
-    log = "starting\nmigration refused, 1 offending change(s): drop column book.price\n"
+    log = f"starting\n{REFUSED}\n"
     probe = ProbeResult(at="t", unready={"b": ReplicaProbe(False, "database unreachable", "Unreachable")})
     view = database_view([pod("a", ready=False, terminated=log), pod("b", ready=False)], probe)
     assert view.reason == "MigrationRefused"
-    assert view.message == "pod a: migration refused, 1 offending change(s): drop column book.price"
+    assert view.message == f"pod a: {REFUSED}"
     # the same last words on a container that has since become ready are history, not news
     recovered = pod("a", terminated=log)
     recovered["status"]["containerStatuses"][0]["ready"] = True
     assert database_view([recovered], None) is None
 
 
+@pytest.mark.parametrize(
+    ("exit_code", "said"),
+    [
+        (1, REFUSED),  # not the engine's refusal exit code
+        (2, "pim-engine serve: --pool-size: must be a positive integer"),  # refused settings, same code
+        (2, "a user's log line: migration refused, 1 offending change(s)"),  # not the engine's line
+    ],
+)
+def test_only_the_engines_own_refusal_counts_as_a_refused_migration(exit_code, said):
+    assert refused_at_start({"exitCode": exit_code, "message": said}) is None
+    assert database_view([pod("a", ready=False, terminated=said, exit_code=exit_code)], None) is None
+
+
+def test_the_engines_refusal_at_start_is_its_migration_refused_message(tmp_path):
+    """The line is the one pim-engine serve prints for pim_engine.migrate.MigrationRefused."""
+    err = MigrationRefused(
+        str(tmp_path / "pim.db"), [Change("drop_column", "book", "price", "drop", "destructive")], False
+    )
+    line = f"pim-engine serve: {err}"
+    assert refused_at_start({"exitCode": EXIT_REFUSED, "message": f"x\n{line}\n"}) == line
+
+
 def test_the_engine_view_overrides_only_a_configuration_that_looks_right():
-    problem = database_problem("database unreachable")
+    problem = not_ready(503, '{"reason": "Unreachable", "detail": "x"}').database
     assert problem == "Unreachable"
     view = database_view([pod("b", ready=False)], ProbeResult(at="t", unready={"b": ReplicaProbe(False, "x", problem)}))
     good = configured(instance(OWN), cloudnativepg=False, cluster=None, secret=summarize(secret(uri=URI)))

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pim_engine import storage as engine_storage
+from pim_engine.serve import EXIT_REFUSED
 from pim_operator.apis.v1alpha1 import piminstance_lifecycle as lifecycle
 from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE, Condition
 from pim_operator.probe.result import ProbeResult, ReplicaProbe
@@ -49,12 +51,16 @@ def pod_problems(pods: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     return sorted(found, key=lambda rm: order.get(rm[0], len(order)))
 
 
-#: The engine's ``/ready`` reasons (``pim_engine.storage``'s constants) that are about its database.
+#: The engine's ``/ready`` reasons (``pim_engine.storage``'s constants, its contract with us), each
+#: the DatabaseReady reason it becomes. Matched exactly: any other answer is not about the database.
 ENGINE_REASONS = {
-    "Unreachable": lifecycle.UNREACHABLE,
-    "MigrationRefused": lifecycle.MIGRATION_REFUSED,
-    "Unavailable": lifecycle.UNREACHABLE,  # SQLite's file not writable
+    engine_storage.UNREACHABLE: lifecycle.UNREACHABLE,
+    engine_storage.MIGRATION_REFUSED: lifecycle.MIGRATION_REFUSED,
+    engine_storage.UNAVAILABLE: lifecycle.UNAVAILABLE,  # SQLite's file not writable
 }
+#: How ``pim-engine serve`` says, exiting ``EXIT_REFUSED``, that it refused a migration at start
+#: (``pim_engine.migrate.MigrationRefused``): ``pim-engine serve: PATH: migration refused, N offending…``.
+_REFUSED_AT_START = re.compile(r"^pim-engine serve: .*: migration refused, \d+ offending change")
 _CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*):[^@\s]*@", re.IGNORECASE)
 
 
@@ -64,34 +70,33 @@ def redact(text: str) -> str:
 
 
 def not_ready(status: int, body: str) -> ReplicaProbe:
-    """A not-ready answer of /ready: the engine's ``{"status", "reason", "detail"}``, or any text."""
+    """A not-ready answer of /ready: the engine's ``{"status", "reason", "detail"}``, or any text.
+
+    Only a 503 whose ``reason`` is one of the engine's names a database problem; the text of a
+    detail or of any other body is shown, never interpreted.
+    """
     try:
         doc = json.loads(body)
     except ValueError:
         doc = None
-    database: str | None
+    database: str | None = None
     if isinstance(doc, dict) and doc.get("reason"):
         reason, detail = str(doc["reason"]), str(doc.get("detail") or "")
         said = f"{reason}: {detail}" if detail else reason
-        database = ENGINE_REASONS.get(reason) or database_problem(said)
+        if status == 503:
+            database = ENGINE_REASONS.get(reason)
     else:
-        said, database = body, database_problem(body)
+        said = body
     message = redact(f"/ready answered {status}: {said[:300]}")
-    return ReplicaProbe(False, message, database if status == 503 else None)
+    return ReplicaProbe(False, message, database)
 
 
-def database_problem(said: str) -> str | None:
-    """The DatabaseReady reason in what an engine said as text (a crashed container's last log lines).
-
-    A refused migration says "migration refused"; anything else about its database while not
-    ready means it cannot reach or use it.
-    """
-    text = said.lower()
-    if "migration refused" in text:
-        return lifecycle.MIGRATION_REFUSED
-    if any(word in text for word in ("database", "postgres", "connect")):
-        return lifecycle.UNREACHABLE
-    return None
+def refused_at_start(terminated: Mapping[str, Any]) -> str | None:
+    """The line of a terminated engine container that says it refused a migration, if it did."""
+    if terminated.get("exitCode") != EXIT_REFUSED:
+        return None
+    lines = str(terminated.get("message") or "").splitlines()
+    return next((ln.strip() for ln in lines if _REFUSED_AT_START.match(ln.strip())), None)
 
 
 def database_view(pods: Sequence[Mapping[str, Any]], probe: ProbeResult | None) -> Condition | None:
@@ -102,21 +107,21 @@ def database_view(pods: Sequence[Mapping[str, Any]], probe: ProbeResult | None) 
             if cs.get("ready"):
                 continue
             for state in (cs.get("state") or {}, cs.get("lastState") or {}):
-                said = str((state.get("terminated") or {}).get("message") or "")
-                if database_problem(said) == lifecycle.MIGRATION_REFUSED:
-                    line = next(ln for ln in said.splitlines() if "migration refused" in ln.lower())
-                    message = redact(f"pod {pod['metadata']['name']}: {line.strip()}")
-                    return lifecycle.propagate_migration_refused(message)
+                line = refused_at_start(state.get("terminated") or {})
+                if line is not None:
+                    return lifecycle.propagate_migration_refused(redact(f"pod {pod['metadata']['name']}: {line}"))
     current = {p["metadata"]["name"] for p in live}
     seen = {**probe.replicas, **probe.unready} if probe else {}
     answers = sorted((pod, r) for pod, r in seen.items() if pod in current and r.database)
-    for reason in (lifecycle.MIGRATION_REFUSED, lifecycle.UNREACHABLE):
+    for reason, propagate in (
+        (lifecycle.MIGRATION_REFUSED, lifecycle.propagate_migration_refused),
+        (lifecycle.UNREACHABLE, lifecycle.propagate_unreachable),
+        (lifecycle.UNAVAILABLE, lifecycle.propagate_unavailable),
+    ):
         said = [f"pod {pod}: {r.message}" for pod, r in answers if r.database == reason]
         if said:
             more = f" (+{len(said) - 1} more)" if len(said) > 1 else ""
-            if reason == lifecycle.MIGRATION_REFUSED:
-                return lifecycle.propagate_migration_refused(said[0] + more)
-            return lifecycle.propagate_unreachable(said[0] + more)
+            return propagate(said[0] + more)
     return None
 
 

@@ -43,6 +43,7 @@ SECRET_KEY_MISSING = "SecretKeyMissing"  # noqa: S105 (a reason, not a password)
 SECRET_INVALID = "SecretInvalid"  # noqa: S105 (a reason, not a password)
 UNREACHABLE = "Unreachable"
 MIGRATION_REFUSED = "MigrationRefused"
+UNAVAILABLE = "Unavailable"
 # Available
 SUSPENDED = "Suspended"
 SCALED_TO_ZERO = "ScaledToZero"
@@ -179,6 +180,11 @@ def mark_secret_invalid(secret: str, key: str) -> Condition:
 def propagate_unreachable(message: str) -> Condition:
     """The engine's /ready says it cannot reach or use its database."""
     return Condition(DATABASE_READY, FALSE, UNREACHABLE, message)
+
+
+def propagate_unavailable(message: str) -> Condition:
+    """The engine's /ready says its (SQLite) database cannot take writes: a full or read-only volume."""
+    return Condition(DATABASE_READY, FALSE, UNAVAILABLE, message)
 
 
 def propagate_migration_refused(message: str) -> Condition:
