@@ -14,7 +14,7 @@ export KIND_KUBECONFIG ?= $(CURDIR)/.kind-kubeconfig
 NODE_IMAGES := $(if $(filter 0,$(PIM_CLUSTER_NODE)),,images)
 export PIM_CACHE_DIR ?= $(HOME)/.cache/pim-operator
 
-.PHONY: help deps system-deps venv binaries images addons lint fmt unit test test-fast test-cluster bench \
+.PHONY: help deps system-deps venv binaries images addons lint fmt unit test test-fast test-cluster test-scaling bench \
         bench-cycles up down kind-up kind-load kind-addons kind-deploy kind-e2e kind-down clean
 
 help: ## list the targets
@@ -61,7 +61,11 @@ test-fast: venv ## unit tests and the engine's HTTP tests (real uvicorn, real SQ
 # The local cluster gets a real node (containerd, kubelet, kube-proxy; needs root) for the e2e tests.
 test-cluster: export PIM_CLUSTER_NODE ?= 1
 test-cluster: venv binaries $(NODE_IMAGES) ## everything that needs the API server (starts the local cluster)
-	$(PYTEST) -m "(cluster or e2e) and not kind_only" -q --junitxml=build/junit-cluster.xml
+	$(PYTEST) -m "(cluster or e2e) and not kind_only and not scaling" -q --junitxml=build/junit-cluster.xml
+
+test-scaling: export PIM_CLUSTER_NODE ?= 1
+test-scaling: venv binaries $(NODE_IMAGES) addons ## issue 12's scaling scenarios (3 replicas, rollouts, kills, failover, HPA) on the local node
+	$(PYTEST) -m scaling -q -s --junitxml=build/junit-scaling.xml
 
 test: lint test-fast test-cluster ## every test: lint, unit, engine, cluster, e2e
 	@$(PY) hack/ci/count.py build/junit-fast.xml build/junit-cluster.xml
@@ -116,7 +120,7 @@ kind-deploy: venv ## helm install the operator into pim-system of the kind clust
 kind-e2e: venv ## the e2e suite against the kind cluster (the operator and Prometheus run in it)
 	hack/kind/load.sh --e2e
 	hack/addons/kind.sh
-	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m "e2e and not local_node_only" -q --junitxml=build/junit-kind.xml
+	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m "e2e and not local_node_only and not scaling" -q --junitxml=build/junit-kind.xml
 
 kind-down: ## delete the kind cluster
 	hack/kind/down.sh

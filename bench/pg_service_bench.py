@@ -27,20 +27,13 @@ from pathlib import Path
 
 import httpx
 
+from bench.e2e_bench import MODEL  # the same Item
 from tests.support.addons import install_addons
 from tests.support.cluster import Cluster, local_cluster
 from tests.support.operator_proc import OperatorProcess
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = """
-domain: bench
-entities:
-  - name: Item
-    attributes:
-      name: {type: string, max_length: 80}
-      qty: {type: integer, default: 0}
-"""
 RESOURCES = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
 
 

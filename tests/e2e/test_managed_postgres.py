@@ -12,14 +12,14 @@ import json
 
 import pytest
 
-from tests.support.pim import BOOKS, apply, condition, pim_model, status_of, wait_condition
+from tests.support.cnpg import books_namespace, database_status, managed, psql, wait_database_ready
+from tests.support.pim import apply, condition, status_of, wait_condition
 from tests.support.waiting import wait_for
 
 # The first test also waits for the add-ons (built, imported, installed) and a cold CloudNativePG start.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 POSTGRES_IMAGE_PREFIX = "localbase/postgresql:15"
-CLUSTER_TIMEOUT = 600  # a cold first start: initdb, then a standby cloned with pg_basebackup
 
 
 def instance(ns: str, name: str, **spec) -> dict:
@@ -31,28 +31,9 @@ def instance(ns: str, name: str, **spec) -> dict:
     }
 
 
-def managed(instances: int, reclaim: str = "Delete") -> dict:
-    return {"type": "PostgreSQL", "postgres": {"managed": {"instances": instances, "reclaimPolicy": reclaim}}}
-
-
 @pytest.fixture(scope="module")
 def ns(addons, operator):
-    name = addons.namespace("pg-e2e")
-    apply(addons, pim_model(name, "books", BOOKS))
-    wait_condition(addons, "pm", name, "books", "Valid", "True")
-    return name
-
-
-def psql(cluster, ns: str, pod: str, sql: str) -> str:
-    """Run SQL as postgres over the server's own socket (peer authentication), as an operator would."""
-    out = cluster.kubectl(
-        "exec", "-n", ns, pod, "-c", "postgres", "--", "psql", "-h", "/controller/run", "-d", "app", "-tAXc", sql
-    )
-    return out.stdout.strip()
-
-
-def cluster_status(cluster, ns: str, name: str) -> dict:
-    return cluster.get("cluster.postgresql.cnpg.io", name, "-n", ns).get("status") or {}
+    return books_namespace(addons, "pg-e2e")
 
 
 def test_managed_database_runs_on_the_local_postgres_image(cluster, ns):
@@ -61,16 +42,8 @@ def test_managed_database_runs_on_the_local_postgres_image(cluster, ns):
     c = wait_condition(cluster, "pi", ns, "shop", "DatabaseReady", "False", "ClusterNotReady")
     assert "shop-db" in c["message"]
 
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Ready",
-        "cluster.postgresql.cnpg.io/shop-db",
-        "-n",
-        ns,
-        f"--timeout={CLUSTER_TIMEOUT}s",
-        timeout=CLUSTER_TIMEOUT + 30,
-    )
-    st = cluster_status(cluster, ns, "shop-db")
+    wait_database_ready(cluster, ns, "shop-db")
+    st = database_status(cluster, ns, "shop-db")
     assert st["image"].startswith(POSTGRES_IMAGE_PREFIX)
     assert st["readyInstances"] == 2
     wait_condition(cluster, "pi", ns, "shop", "DatabaseReady", "True", "Connected", timeout=60)
@@ -104,16 +77,8 @@ def test_deleting_the_instance_follows_the_reclaim_policy(cluster, ns):
     wait_for(lambda: not cluster.get("pvc", "-n", ns, "-l", "cnpg.io/cluster=shop-db")["items"], 120, "its PVCs to go")
     # Retain: the Cluster and its data stay, and a re-created instance picks them up
     apply(cluster, instance(ns, "kept", database=managed(1, "Retain")))
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Ready",
-        "cluster.postgresql.cnpg.io/kept-db",
-        "-n",
-        ns,
-        f"--timeout={CLUSTER_TIMEOUT}s",
-        timeout=CLUSTER_TIMEOUT + 30,
-    )
-    primary = cluster_status(cluster, ns, "kept-db")["currentPrimary"]
+    wait_database_ready(cluster, ns, "kept-db")
+    primary = database_status(cluster, ns, "kept-db")["currentPrimary"]
     psql(cluster, ns, primary, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (42)")
     cluster.kubectl("delete", "pi", "kept", "-n", ns, "--wait=true")
     wait_for(
