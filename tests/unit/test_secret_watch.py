@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -59,8 +60,20 @@ class Server:
         self.watches[name].put_nowait(event)
 
 
-def run(coro: Any) -> None:
-    asyncio.run(asyncio.wait_for(coro, timeout=10))
+def run_async(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """An async test as pytest runs it here (no async plugin): on its own loop, at most 10 s."""
+
+    @functools.wraps(test)
+    def run() -> None:
+        asyncio.run(asyncio.wait_for(test(), timeout=10))
+
+    return run
+
+
+def watching(server: Server) -> tuple[list[tuple[str, str]], SecretWatches]:
+    """SecretWatches on ``server``, and the instances it has said changed, in order."""
+    changed: list[tuple[str, str]] = []
+    return changed, SecretWatches(server, changed.append, retry=0)  # type: ignore[arg-type]
 
 
 async def settle() -> None:
@@ -68,15 +81,11 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-def test_one_watch_per_secret_for_as_long_as_someone_uses_it():
-    run(_one_watch_per_secret_for_as_long_as_someone_uses_it())
-
-
-async def _one_watch_per_secret_for_as_long_as_someone_uses_it() -> None:
+@run_async
+async def test_one_watch_per_secret_for_as_long_as_someone_uses_it() -> None:
     server = Server()
     server.secrets["db"] = body("db", "10", uri="postgresql://a:b@h/d")
-    changed: list[tuple[str, str]] = []
-    watches = SecretWatches(server, changed.append, retry=0)  # type: ignore[arg-type]
+    changed, watches = watching(server)
     first = await watches.use(("ns", "a"), ("ns", "db"))
     again = await watches.use(("ns", "b"), ("ns", "db"))
     await settle()
@@ -105,14 +114,10 @@ async def _one_watch_per_secret_for_as_long_as_someone_uses_it() -> None:
     assert "db" not in server.watches
 
 
-def test_a_missing_secret_is_watched_until_it_appears_and_after_it_goes():
-    run(_a_missing_secret_is_watched_until_it_appears_and_after_it_goes())
-
-
-async def _a_missing_secret_is_watched_until_it_appears_and_after_it_goes() -> None:
+@run_async
+async def test_a_missing_secret_is_watched_until_it_appears_and_after_it_goes() -> None:
     server = Server()
-    changed: list[tuple[str, str]] = []
-    watches = SecretWatches(server, changed.append, retry=0)  # type: ignore[arg-type]
+    changed, watches = watching(server)
     assert await watches.use(("ns", "a"), ("ns", "db")) is None
     await settle()
     assert server.watched_from == [None]  # from now on: the server sends it when it is created
@@ -127,15 +132,11 @@ async def _a_missing_secret_is_watched_until_it_appears_and_after_it_goes() -> N
     await watches.stop()
 
 
-def test_a_broken_watch_reads_the_secret_again_and_resumes():
-    run(_a_broken_watch_reads_the_secret_again_and_resumes())
-
-
-async def _a_broken_watch_reads_the_secret_again_and_resumes() -> None:
+@run_async
+async def test_a_broken_watch_reads_the_secret_again_and_resumes() -> None:
     server = Server()
     server.secrets["db"] = body("db", "1", uri="postgresql://one")
-    changed: list[tuple[str, str]] = []
-    watches = SecretWatches(server, changed.append, retry=0)  # type: ignore[arg-type]
+    changed, watches = watching(server)
     await watches.use(("ns", "a"), ("ns", "db"))
     await settle()
     # changed while the watch was down, and the version we had is too old: 410 Gone
