@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.support.cluster import Cluster
 from tests.support.pim import BOOKS, apply, pim_model, wait_condition
+from tests.support.waiting import wait_for
 
 #: A cold first start: initdb, then a standby cloned with pg_basebackup.
 CLUSTER_TIMEOUT = 600
@@ -18,7 +19,13 @@ def managed(instances: int, reclaim: str = "Delete") -> dict[str, Any]:
 
 
 def wait_database_ready(cluster: Cluster, ns: str, name: str) -> None:
-    """Wait until CloudNativePG reports the Cluster ``name`` Ready (every server up)."""
+    """Wait until the operator has created the Cluster ``name`` and CloudNativePG reports it Ready
+    (every server up). ``kubectl wait`` fails at once on an object that does not exist yet."""
+    wait_for(
+        lambda: cluster.get("cluster.postgresql.cnpg.io", name, "-n", ns),
+        120,
+        f"the operator to create the CloudNativePG Cluster {ns}/{name}",
+    )
     cluster.kubectl(
         "wait",
         "--for=condition=Ready",
