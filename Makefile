@@ -14,8 +14,8 @@ export KIND_KUBECONFIG ?= $(CURDIR)/.kind-kubeconfig
 NODE_IMAGES := $(if $(filter 0,$(PIM_CLUSTER_NODE)),,images)
 export PIM_CACHE_DIR ?= $(HOME)/.cache/pim-operator
 
-.PHONY: help deps system-deps venv binaries images lint fmt unit test test-fast test-cluster bench \
-        bench-cycles up down kind-up kind-load kind-deploy kind-e2e kind-down clean
+.PHONY: help deps system-deps venv binaries images addons lint fmt unit test test-fast test-cluster test-scaling bench \
+        bench-cycles up down kind-up kind-load kind-addons kind-deploy kind-e2e kind-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ images: ## the debootstrapped base, engine, operator, console, pause and local-p
 	hack/images/pause.sh
 	hack/images/local-path.sh
 
+addons: ## CloudNativePG, the PostgreSQL image, metrics-server and CoreDNS (Go module proxy, Debian; cached)
+	hack/addons/images.sh all >/dev/null
+
 lint: venv ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,7 +61,11 @@ test-fast: venv ## unit tests and the engine's HTTP tests (real uvicorn, real SQ
 # The local cluster gets a real node (containerd, kubelet, kube-proxy; needs root) for the e2e tests.
 test-cluster: export PIM_CLUSTER_NODE ?= 1
 test-cluster: venv binaries $(NODE_IMAGES) ## everything that needs the API server (starts the local cluster)
-	$(PYTEST) -m "(cluster or e2e) and not kind_only" -q --junitxml=build/junit-cluster.xml
+	$(PYTEST) -m "(cluster or e2e) and not kind_only and not scaling" -q --junitxml=build/junit-cluster.xml
+
+test-scaling: export PIM_CLUSTER_NODE ?= 1
+test-scaling: venv binaries $(NODE_IMAGES) addons ## issue 12's scaling scenarios (3 replicas, rollouts, kills, failover, HPA) on the local node
+	$(PYTEST) -m scaling -q -s --junitxml=build/junit-scaling.xml
 
 test: lint test-fast test-cluster ## every test: lint, unit, engine, cluster, e2e
 	@$(PY) hack/ci/count.py build/junit-fast.xml build/junit-cluster.xml
@@ -70,11 +77,12 @@ bench-cycles: venv ## 20 `make up CLUSTER=embedded` / `make down` cycles: bring-
 	$(BIN)/python -m bench.cluster_cycles --target make --cycles 20 --write
 
 ifeq ($(CLUSTER),embedded)
-up: system-deps venv ## a local cluster (kind; CLUSTER=embedded: the embedded one) + operator (helm) + a sample
+up: system-deps venv ## a local cluster (kind; CLUSTER=embedded: the embedded one) + add-ons + operator (helm) + a sample (PIM_ADDONS=0: no add-ons)
 	CLUSTER=embedded PIM_CLUSTER_DIR=$(CLUSTER_DIR) hack/up.sh
 else ifeq ($(CLUSTER),kind)
 up: system-deps venv
 	hack/kind/up.sh
+	[ "$${PIM_ADDONS:-1}" = 0 ] || hack/addons/kind.sh
 	hack/kind/load.sh
 	hack/kind/deploy.sh --set probeInterval=10
 	hack/kind/sample.sh
@@ -103,12 +111,16 @@ kind-up: system-deps ## create the kind cluster of kind-config.yaml, Ready with 
 kind-load: venv ## build the engine and operator images, kind load them into the nodes
 	hack/kind/load.sh
 
+kind-addons: ## CloudNativePG, its PostgreSQL image and metrics-server: built here, kind-loaded, installed
+	hack/addons/kind.sh
+
 kind-deploy: venv ## helm install the operator into pim-system of the kind cluster
 	hack/kind/deploy.sh
 
 kind-e2e: venv ## the e2e suite against the kind cluster (the operator and Prometheus run in it)
 	hack/kind/load.sh --e2e
-	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m "e2e and not local_node_only" -q --junitxml=build/junit-kind.xml
+	hack/addons/kind.sh
+	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m "e2e and not local_node_only and not scaling" -q --junitxml=build/junit-kind.xml
 
 kind-down: ## delete the kind cluster
 	hack/kind/down.sh

@@ -9,9 +9,11 @@
 #                the repository; long steps report progress every few seconds. Nothing before
 #                this phase's end waits on a deadline, so a cold machine succeeds the first time.
 #   2. cluster   the cluster starts; readiness deadlines begin here
-#   3. operator  helm upgrade --install into pim-system
-#   4. sample    examples/user-management.yaml, waited for until Ready
-# Each CLUSTER is a provider file defining provider::build, ::up, ::helm_args, ::reach, ::down
+#   3. add-ons   CoreDNS (where the cluster has none), metrics-server, CloudNativePG with a
+#                PostgreSQL image: what scaled instances need (PIM_ADDONS=0 leaves them out)
+#   4. operator  helm upgrade --install into pim-system
+#   5. sample    examples/user-management.yaml, waited for until Ready
+# Each CLUSTER is a provider file defining provider::build, ::up, ::addons, ::helm_args, ::reach, ::down
 # (see hack/cluster/provider.sh, the embedded cluster's); hack/down.sh undoes it.
 set -euo pipefail
 PIM_LOG_SCOPE=up
@@ -42,6 +44,12 @@ log::phase_end
 log::phase "cluster ($CLUSTER)"
 provider::up
 log::phase_end
+
+if [ "${PIM_ADDONS:-1}" = 1 ]; then
+  log::phase "add-ons: CoreDNS, metrics-server, CloudNativePG with a PostgreSQL image (PIM_ADDONS=0 skips)"
+  provider::addons
+  log::phase_end
+fi
 
 log::phase "operator (helm upgrade --install into pim-system)"
 mapfile -t helm_args < <(provider::helm_args)

@@ -93,7 +93,7 @@ render() {
   text=$(<"$here/node/$1")
   for name in NODE_DIR SANDBOX_IMAGE CNI_BIN_DIR BRIDGE POD_CIDR POD_GATEWAY NODE_IP KUBELET_PORT \
     KUBELET_HEALTHZ_PORT CGROUP_ROOT CA_CERT PROXY_KUBECONFIG NODE_NAME PROXY_HEALTHZ_PORT \
-    PROXY_METRICS_PORT PV_DIR HELPER_IMAGE LOCAL_PATH_IMAGE; do
+    PROXY_METRICS_PORT PV_DIR HELPER_IMAGE LOCAL_PATH_IMAGE CLUSTER_DNS_IP; do
     text=${text//@$name@/${!name-}}
   done
   [[ $text != *@[A-Z_]*@* ]] || log::die "unrendered placeholder in $1"

@@ -6,6 +6,8 @@
 #   provider::build          build everything slow (binaries, images, tools) BEFORE anything
 #                            waits on a deadline; cached, so a no-op on a warm machine
 #   provider::up             start the cluster; set KUBECONFIG (exported)
+#   provider::addons         install the add-ons scaled instances need (hack/addons), built by
+#                            provider::build unless PIM_ADDONS=0
 #   provider::helm_args      print extra `helm upgrade --install` arguments, one per line
 #   provider::reach NS NAME  print how to reach Service NAME in namespace NS from this machine
 #   provider::down           stop everything provider::build and provider::up started, saying what
@@ -26,12 +28,17 @@ provider::build() {
   "$PIM_HACK/images/pause.sh"
   "$PIM_HACK/images/local-path.sh"
   "$PIM_HACK/helm.sh" version --short >/dev/null
+  if [ "${PIM_ADDONS:-1}" = 1 ]; then "$PIM_HACK/addons/images.sh" all >/dev/null; fi
 }
 
 provider::up() {
   # The images are current (provider::build): the node only imports them.
   PIM_CLUSTER_NODE=1 PIM_NODE_BUILD=0 "$PIM_HACK/cluster/up.sh" "$EMBEDDED_DIR"
   export KUBECONFIG=$EMBEDDED_DIR/kubeconfig
+}
+
+provider::addons() {
+  "$PIM_HACK/addons/up.sh" "$EMBEDDED_DIR"
 }
 
 provider::helm_args() {

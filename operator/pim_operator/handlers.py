@@ -76,7 +76,7 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         _configure_kopf(settings, config)
         op = Operator(settings=config, client=KubeClient(kubeconfig.load()))
-        op.servicemonitors.ttl = config.discovery_interval
+        op.servicemonitors.ttl = op.cloudnativepg.ttl = config.discovery_interval
         op.model_queue = WorkQueue("PimModel", lambda k: model_reconciler.reconcile(op, k), workers=2)
         op.instance_queue = WorkQueue(
             "PimInstance", lambda k: instance_reconciler.reconcile(op, k), workers=config.workers
@@ -101,6 +101,7 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
             for q in (op.model_queue, op.instance_queue):
                 if q is not None:
                     await q.stop()
+            await op.secrets.stop()
             await op.client.aclose()
 
     @kopf.on.probe(id="queues", registry=registry)
@@ -141,6 +142,7 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
             gone = PimInstance.from_body(body)
             op.instances.remove(*key)
             op.probes.pop(key, None)
+            op.secrets.forget(key)
             op.instance_queue.forget(key)  # type: ignore[union-attr]
             await instance_reconciler.forget_cluster_children(op, *key)
             if old_model:

@@ -16,6 +16,7 @@ from pim_operator.kube import kinds
 from pim_operator.kube.client import KubeClient
 from pim_operator.probe.result import ProbeResult
 from pim_operator.probe.summary import Sample
+from pim_operator.secret_watch import SecretWatches
 from pim_operator.settings import Settings
 from pim_operator.workqueue import WorkQueue
 
@@ -26,16 +27,21 @@ CHILD_KINDS: tuple[kinds.Kind, ...] = (
     kinds.SERVICE,
     kinds.PVC,
     kinds.HPA,
+    kinds.PDB,
     kinds.SERVICEMONITOR,
     kinds.SERVICEACCOUNT,
     kinds.NETWORKPOLICY,
     kinds.CLUSTERROLEBINDING,
+    kinds.CNPG_CLUSTER,
 )
 
 
 @dataclass
-class ServiceMonitorSupport:
-    """Whether the cluster serves ServiceMonitors; re-checked now and then, since CRDs come and go."""
+class KindSupport:
+    """Whether the cluster serves an optional kind (ServiceMonitor, CloudNativePG's Cluster).
+
+    Re-checked now and then, since CRDs come and go.
+    """
 
     available: bool = False
     checked_at: float = 0.0
@@ -57,12 +63,17 @@ class Operator:
     pods: PodStore = field(default_factory=PodStore)
     model_queue: WorkQueue[Key] | None = None
     instance_queue: WorkQueue[Key] | None = None
-    servicemonitors: ServiceMonitorSupport = field(default_factory=ServiceMonitorSupport)
+    servicemonitors: KindSupport = field(default_factory=KindSupport)
+    cloudnativepg: KindSupport = field(default_factory=KindSupport)
+    secrets: SecretWatches = field(init=False)
     probes: dict[Key, ProbeResult] = field(default_factory=dict)
     samples: dict[Key, dict[str, Sample]] = field(default_factory=dict)
     last_resync: float = field(default_factory=time.monotonic)
     #: Namespace uids, the owners of the instances' cluster-scoped children (they never change).
     namespace_uids: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.secrets = SecretWatches(self.client, self.enqueue_instance)
 
     def store(self, kind: kinds.Kind) -> Store[dict[str, Any]]:
         """The watch cache of a child kind, or of Pods."""

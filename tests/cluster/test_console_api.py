@@ -134,10 +134,10 @@ def test_create_instances_with_v2_ids_and_ports(crds: Any, ns: str, api: httpx.C
     unknown = api.post("/instances?wait=false", json={"model_name": "user_management", "config": {"debug": True}})
     assert unknown.status_code == 422
     assert "'debug'" in unknown.json()["detail"]
-    # The CRD's own rule, in its own words: persistent storage cannot run three replicas.
+    # The CRD's own rule, in its own words: SQLite cannot run three replicas.
     cel = api.post("/instances?wait=false", json={"model_name": "user_management", "config": {"replicas": 3}})
     assert cel.status_code == 422
-    assert "spec.replicas must be 0 or 1" in cel.json()["detail"]
+    assert "spec.replicas > 1 needs spec.database.type PostgreSQL" in cel.json()["detail"]
     badport = api.post("/instances?wait=false", json={"model_name": "user_management", "port": 80})
     assert badport.status_code == 422
 
@@ -161,7 +161,7 @@ def test_suspend_scale_and_stop(crds: Any, ns: str, api: httpx.Client) -> None:
     assert pi(crds, ns, "user-lb-1")["spec"]["suspend"] is True
     too_many = api.patch("/instances/user_lb_1", json={"replicas": 2})
     assert too_many.status_code == 422
-    assert "spec.replicas must be 0 or 1" in too_many.json()["detail"]
+    assert "spec.replicas > 1 needs spec.database.type PostgreSQL" in too_many.json()["detail"]
     assert api.patch("/instances/user_lb_1", json={}).status_code == 422
 
     ephemeral = api.post(

@@ -10,6 +10,8 @@ import pytest
 from tests.support.pim import pim_instance
 
 pytestmark = pytest.mark.cluster
+MANAGED = {"type": "PostgreSQL", "postgres": {"managed": {"instances": 2}}}
+OWN = {"type": "PostgreSQL", "postgres": {"secretRef": {"name": "orders-db"}}}
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +26,32 @@ def create(cluster, obj):
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"storage": {"type": "Persistent"}, "replicas": 2}, "persistent storage is one SQLite file"),
-        ({"storage": {"type": "Persistent"}, "autoscaling": {"maxReplicas": 3}}, "cannot be autoscaled"),
-        ({"replicas": 2, "autoscaling": {"maxReplicas": 3}}, "mutually exclusive"),
+        # SQLite is one file per pod: scaling it would split the dataset, ephemeral or persistent alike
+        ({"storage": {"type": "Persistent"}, "replicas": 2}, "spec.replicas > 1 needs spec.database.type PostgreSQL"),
+        ({"replicas": 2}, "spec.replicas > 1 needs spec.database.type PostgreSQL"),
+        ({"database": {"type": "SQLite"}, "replicas": 3}, "would split its dataset"),
+        ({"autoscaling": {"maxReplicas": 3}}, "spec.autoscaling needs spec.database.type PostgreSQL"),
+        ({"storage": {"type": "Persistent"}, "autoscaling": {"maxReplicas": 3}}, "spec.autoscaling needs"),
+        ({"replicas": 2, "autoscaling": {"maxReplicas": 3}, "database": MANAGED}, "mutually exclusive"),
+        ({"database": {"type": "PostgreSQL"}}, "spec.database.postgres is required with type PostgreSQL"),
+        ({"database": {"type": "SQLite", "postgres": {"secretRef": {"name": "s"}}}}, "only allowed with it"),
+        ({"database": {"type": "PostgreSQL", "postgres": {}}}, "exactly one of secretRef"),
+        (
+            {"database": {"type": "PostgreSQL", "postgres": {"secretRef": {"name": "s"}, "managed": {}}}},
+            "exactly one of secretRef (your own server) and managed",
+        ),
+        ({"database": {"type": "MySQL"}}, 'supported values: "SQLite", "PostgreSQL"'),
+        (
+            {"database": {"type": "PostgreSQL", "postgres": {"managed": {"reclaimPolicy": "Keep"}}}},
+            'supported values: "Retain", "Delete"',
+        ),
+        ({"database": {"type": "PostgreSQL", "postgres": {"managed": {"instances": 0}}}}, "greater than or equal to 1"),
+        ({"database": {"type": "PostgreSQL", "postgres": {"managed": {"size": "big"}}}}, "managed.size"),
+        ({"database": MANAGED, "storage": {"type": "Persistent"}}, "Persistent is for SQLite"),
         ({"serviceType": "NodePort", "nodePort": 80}, "should be greater than or equal to 30000"),
         ({"serviceType": "NodePort", "nodePort": 40000}, "should be less than or equal to 32767"),
         ({"nodePort": 30001}, "spec.nodePort needs spec.serviceType NodePort or LoadBalancer"),
-        ({"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}, "minReplicas must not exceed"),
+        ({"autoscaling": {"minReplicas": 5, "maxReplicas": 2}, "database": OWN}, "minReplicas must not exceed"),
         ({"storage": {"type": "Ephemeral", "size": "1Gi"}}, "apply only to storage.type Persistent"),
         ({"env": [{"name": "PIM_DB", "value": "/x"}]}, "PIM_* variables are set by the operator"),
         ({"replicas": -1}, "should be greater than or equal to 0"),
@@ -64,6 +85,70 @@ def test_a_good_instance_is_accepted_with_defaults(crds, ns):
         "IfNotPresent",
     )
     assert "replicas" not in spec  # left unset so that autoscaling stays possible
+    assert spec["database"] == {"type": "SQLite"}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"replicas": 3, "database": MANAGED},
+        {"replicas": 3, "database": OWN},
+        {"autoscaling": {"maxReplicas": 5}, "database": OWN},
+        {"replicas": 1, "storage": {"type": "Persistent"}},
+        {"replicas": 1},
+    ],
+)
+def test_scaled_postgres_and_single_sqlite_are_accepted(crds, ns, spec):
+    res = create(crds, pim_instance(ns, "fine", "m", **spec))
+    assert res.returncode == 0, res.stderr
+
+
+def test_postgres_defaults(crds, ns):
+    obj = pim_instance(ns, "pg", "m", database={"type": "PostgreSQL", "postgres": {"managed": {}}})
+    res = crds.kubectl("create", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(obj))
+    managed = json.loads(res.stdout)["spec"]["database"]["postgres"]["managed"]
+    assert managed == {"instances": 1, "size": "1Gi", "reclaimPolicy": "Retain"}
+    own = pim_instance(ns, "pg2", "m", database={"type": "PostgreSQL", "postgres": {"secretRef": {"name": "s"}}})
+    res = crds.kubectl("create", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(own))
+    assert json.loads(res.stdout)["spec"]["database"]["postgres"]["secretRef"] == {"name": "s", "key": "uri"}
+
+
+def test_a_managed_instance_name_leaves_room_for_cloudnativepgs_cluster_name(crds, ns):
+    long = "a" * 48
+    res = create(crds, pim_instance(ns, long, "m", database=MANAGED))
+    assert "at most 47 characters" in res.stderr, res.stderr
+    assert create(crds, pim_instance(ns, "a" * 47, "m", database=MANAGED)).returncode == 0
+    # without a managed Cluster the Service's own limit holds
+    assert create(crds, pim_instance(ns, "a" * 57, "m")).returncode == 0
+
+
+def test_the_database_type_is_fixed_once_the_instance_keeps_data(crds, ns):
+    def patch(name: str, database: dict) -> str:
+        return crds.kubectl(
+            "patch",
+            "pi",
+            name,
+            "-n",
+            ns,
+            "--type=merge",
+            "-p",
+            json.dumps({"spec": {"database": database}}),
+            check=False,
+        ).stderr
+
+    crds.kubectl("create", "-f", "-", input=json.dumps(pim_instance(ns, "kept", "m", storage={"type": "Persistent"})))
+    assert "cannot change once the instance keeps data" in patch("kept", OWN)
+    crds.kubectl("create", "-f", "-", input=json.dumps(pim_instance(ns, "onpg", "m", database=OWN)))
+    assert "cannot change once the instance keeps data" in patch("onpg", {"type": "SQLite", "postgres": None})
+    # ephemeral SQLite keeps nothing worth moving: it may become PostgreSQL
+    crds.kubectl("create", "-f", "-", input=json.dumps(pim_instance(ns, "scratch", "m")))
+    assert patch("scratch", OWN) == ""
+    # and managed storage class is immutable, as the instance's own
+    sc = {"type": "PostgreSQL", "postgres": {"managed": {"storageClassName": "fast"}}}
+    crds.kubectl("create", "-f", "-", input=json.dumps(pim_instance(ns, "sc-pg", "m", database=sc)))
+    assert "managed.storageClassName is immutable" in patch(
+        "sc-pg", {"type": "PostgreSQL", "postgres": {"managed": {"storageClassName": "slow"}}}
+    )
 
 
 def test_storage_class_is_immutable(crds, ns):
@@ -109,6 +194,13 @@ def test_explain_is_useful(crds):
     out = crds.kubectl("explain", "piminstance.spec.storage").stdout
     assert "Ephemeral (an emptyDir" in out
     assert "reclaimPolicy" in out
+    out = crds.kubectl("explain", "piminstance.spec.database").stdout
+    assert "needed for spec.replicas > 1 and spec.autoscaling" in out
+    out = crds.kubectl("explain", "piminstance.spec.database.postgres.secretRef").stdout
+    assert "postgresql://user:password@host:port/dbname" in out
+    assert "Crunchy PGO" in out
+    out = crds.kubectl("explain", "piminstance.spec.database.postgres.managed.reclaimPolicy").stdout
+    assert "Retain keeps the Cluster and its data" in out
 
 
 def test_examples_are_accepted(crds, ns):

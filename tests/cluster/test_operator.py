@@ -250,8 +250,15 @@ def test_node_port_clash_is_a_condition_not_a_crash(cluster, books):
     assert cluster.get("service", "second", "-n", books)["spec"]["ports"][0]["nodePort"] == 30555
 
 
+def shared_database(cluster, ns: str) -> dict:
+    """A Secret with a PostgreSQL URI (kwok pods never use it): what replicas > 1 need."""
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": ns}}
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({**secret, "stringData": {"uri": "postgresql://a:b@db/app"}}))
+    return {"type": "PostgreSQL", "postgres": {"secretRef": {"name": "db"}}}
+
+
 def test_scale_subresource_and_suspend(cluster, books):
-    ready_instance(cluster, books)
+    ready_instance(cluster, books, database=shared_database(cluster, books))
     cluster.kubectl("scale", "pi/shop", "-n", books, "--replicas=2")
     wait_for(lambda: cluster.get("deployment", "shop", "-n", books)["spec"]["replicas"] == 2, 30, "2 replicas")
     wait_for(lambda: status_of(cluster, "pi", books, "shop").get("readyReplicas") == 2, 60, "2 ready replicas")
@@ -268,7 +275,8 @@ def test_scale_subresource_and_suspend(cluster, books):
 
 
 def test_autoscaling_creates_and_removes_the_hpa(cluster, books):
-    apply(cluster, pim_instance(books, "auto", "books", autoscaling={"minReplicas": 1, "maxReplicas": 3}))
+    database = shared_database(cluster, books)
+    apply(cluster, pim_instance(books, "auto", "books", database=database, autoscaling={"maxReplicas": 3}))
     hpa = wait_for(lambda: cluster.get("hpa", "auto", "-n", books), 30, "the HPA")
     assert hpa["spec"]["maxReplicas"] == 3
     assert hpa["spec"]["scaleTargetRef"]["name"] == "auto"

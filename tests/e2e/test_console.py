@@ -362,7 +362,9 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     press(browser, "New Note")
     type_into(browser, "dialog[open]", "body", "no title yet")
     press(browser, "Create", within="dialog[open]")
-    assert find(browser, 'dialog[open] .field[data-field="title"] .field-error').strip()  # the engine's words
+    title_error = 'dialog[open] .field[data-field="title"] .field-error'
+    # The engine's words (a shown element's text can lag behind it being shown).
+    assert wait_for(lambda: find(browser, title_error).strip() or None, 30, "the error beside title")
     assert attribute(browser, "dialog[open] [name=title]", "aria-invalid") == "true"
     shot(browser, SHOTS / "validation.png")
     type_into(browser, "dialog[open]", "title", "Buy milk")
@@ -394,12 +396,13 @@ def test_ui_actions_end_to_end(installed: Installed, browser: Any) -> None:
     find(browser, "main caption", "0 Note rows")
     assert httpx.get(f"{inst.url()}/instances/notes_ui/api/v1/notes", timeout=30).json()["total"] == 1
 
-    # Scale: the CRD refuses two replicas of a persistent instance, and says so beside the field.
+    # Scale: the CRD refuses two replicas of a SQLite instance, and says so beside the field.
     visit(browser, inst, "/instances/notes_ui", "notes_ui")
     press(browser, "Scale")
     type_into(browser, "dialog[open]", "replicas", "2", clear=True)
     press(browser, "Scale", within="dialog[open]")
-    assert "spec.replicas must be 0 or 1" in find(browser, 'dialog[open] .field[data-field="replicas"] .field-error')
+    refusal = "spec.replicas > 1 needs spec.database.type PostgreSQL"
+    assert refusal in find(browser, 'dialog[open] .field[data-field="replicas"] .field-error', refusal)
     type_into(browser, "dialog[open]", "replicas", "0", clear=True)
     press(browser, "Scale", within="dialog[open]")
     find(browser, "main .alert .badge", "stopped", timeout=60)

@@ -12,6 +12,7 @@ import pytest
 from engine_harness import SHOP_MODEL, Engine
 
 from pim_operator.probe import loop
+from pim_operator.probe.result import ReplicaProbe
 from tests.support.secret_volume import publish
 
 KEY = "k-probe-5d0c2e"
@@ -31,17 +32,17 @@ def test_metrics_are_read_with_the_probe_token_and_a_refusal_is_named(engine, tm
     token_file.write_text(f"{KEY}\n")
     token = loop.ProbeToken(token_file)
 
-    async def probe(headers: dict[str, str] | None) -> tuple[bool, str, object]:
+    async def probe(headers: dict[str, str] | None) -> tuple[ReplicaProbe, object]:
         async with httpx.AsyncClient(timeout=5) as http:
             return await loop._probe_pod(http, "127.0.0.1", engine.port, headers)
 
-    ok, message, sample = asyncio.run(probe(token.headers()))
-    assert (ok, message) == (True, "ready")
+    answer, sample = asyncio.run(probe(token.headers()))
+    assert (answer.ok, answer.message) == (True, "ready")
     assert sample is not None
 
-    ok, message, sample = asyncio.run(probe(None))
-    assert ok
-    assert message.startswith("ready; /metrics answered 401: ")
+    answer, sample = asyncio.run(probe(None))
+    assert answer.ok
+    assert answer.message.startswith("ready; /metrics answered 401: ")
     assert sample is None
 
 

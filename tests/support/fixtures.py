@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import Cluster
+from tests.support.addons import install_addons
+from tests.support.cluster import Cluster, ClusterError
 from tests.support.operator_incluster import InClusterOperator
 from tests.support.operator_proc import OperatorProcess
 
@@ -78,3 +79,14 @@ def operator(
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def addons(cluster: Cluster) -> Cluster:
+    """CloudNativePG (with the local PostgreSQL image), metrics-server and CoreDNS in the cluster
+    (``tests.support.addons``). Missing, they fail the tests that need them, with the reason: never a skip."""
+    try:
+        install_addons(cluster)
+    except ClusterError as err:
+        pytest.fail(str(err), pytrace=False)
+    return cluster

@@ -26,11 +26,13 @@ NAMESPACE = "pim-system"
 
 
 def image_values() -> dict[str, str]:
-    """Chart values for the images this run built (OPERATOR_IMAGE, ENGINE_IMAGE, as hack/images names them)."""
+    """Chart values for the images this run built (OPERATOR_IMAGE, ENGINE_IMAGE, CONSOLE_IMAGE, as
+    hack/images names them): a run under its own tags must not fall back on the console's default."""
     values = {}
     for key, env, default in (
         ("image", "OPERATOR_IMAGE", "pim.dev/pim-operator:dev"),
         ("engine.image", "ENGINE_IMAGE", "pim.dev/pim-engine:dev"),
+        ("console.image", "CONSOLE_IMAGE", "pim.dev/pim-console:dev"),
     ):
         repository, _, tag = os.environ.get(env, default).rpartition(":")
         values[f"{key}.repository"], values[f"{key}.tag"] = repository, tag

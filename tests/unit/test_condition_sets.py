@@ -6,7 +6,7 @@ import pytest
 
 from pim_operator.apis.v1alpha1 import piminstance_lifecycle as instance
 from pim_operator.apis.v1alpha1 import pimmodel_lifecycle as model
-from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE, Condition, ConditionSet, ConditionType
+from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE
 
 pytestmark = pytest.mark.unit
 
@@ -52,13 +52,19 @@ def test_a_model_ready_flip_is_not_an_event_but_valid_is():
     assert [(c["type"], good) for c, good in model.CONDITIONS.noteworthy(before, after)] == [("Valid", False)]
 
 
-def test_a_new_condition_is_one_declaration():
-    """What the next features do (DatabaseReady): declare the type; summary, order and Events follow."""
-    database = ConditionType("DatabaseReady", events=True, retry_reasons=frozenset({"Unreachable"}))
-    extended = ConditionSet(*instance.CONDITIONS.types.values(), database)
-    down = Condition("DatabaseReady", FALSE, "Unreachable", "postgresql://db: connection refused")
+def test_database_ready_is_declared_before_the_children_and_ready_names_it():
+    """DatabaseReady is one declaration: order, summary, Events and retries follow from it."""
+    down = instance.propagate_unreachable("pod a: /ready answered 503: database unreachable")
     healthy, degraded = instance.mark_replicas_probed(1, 1)
-    out = extended.with_ready([instance.mark_model_resolved("m", "d"), down, healthy, degraded])
-    assert [c.type for c in out][-2:] == ["DatabaseReady", "Ready"]
+    found = [instance.mark_model_resolved("m", "d"), instance.mark_resources_applied(), down, healthy, degraded]
+    out = instance.CONDITIONS.with_ready(found)
+    assert [c.type for c in out][:3] == ["ModelResolved", "DatabaseReady", "ResourcesReady"]
     assert (out[-1].status, out[-1].reason) == ("False", "Unreachable")
-    assert extended.retry_reason(out) == down
+    before = [{"type": c.type, "status": "True", "reason": "Connected"} for c in out[1:2]]
+    after = [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message} for c in out]
+    assert [c["type"] for c, _ in instance.CONDITIONS.noteworthy(before, after)] == ["DatabaseReady"]
+    # Only a missing CloudNativePG asks for a retry: a Secret or a Cluster is watched.
+    assert instance.CONDITIONS.retry_reason(out) is None
+    missing = instance.mark_cloudnativepg_missing()
+    assert instance.CONDITIONS.retry_reason([missing]) == missing
+    assert "postgres.secretRef" in missing.message

@@ -16,6 +16,7 @@ kube-controller-manager::start() {
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
+    --horizontal-pod-autoscaler-downscale-stabilization=1m \
     --bind-address=127.0.0.1 --secure-port="$KCM_PORT" \
     --tls-cert-file="$PKI/components.crt" --tls-private-key-file="$PKI/components.key" \
     --profiling=false

@@ -8,7 +8,7 @@ defaults) are left alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
@@ -54,9 +54,12 @@ class KubeClient:
             timeout=timeout,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
+        self._streams: httpx.AsyncClient | None = None
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._streams is not None:
+            await self._streams.aclose()
 
     async def _request(
         self,
@@ -137,6 +140,52 @@ class KubeClient:
         if resp.is_error:
             raise ApiError.from_response(resp)
         return resp.json()
+
+    async def watch_one(
+        self,
+        kind: kinds.Kind,
+        namespace: str,
+        name: str,
+        *,
+        resource_version: str | None,
+        timeout: int = 300,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Watch events of one object (a ``metadata.name`` field selector: RBAC ``watch``, no ``list``).
+
+        Watches run on a connection pool of their own (HTTP/2: many watches share one connection),
+        so they never take the connections that reconciles need. Without ``resource_version`` the server first
+        sends the object as it is now (if it exists). Raises ``ApiError`` (410 Gone: start over).
+        """
+        params = {
+            "watch": "true",
+            "fieldSelector": f"metadata.name={name}",
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout),
+        }
+        if resource_version:
+            params["resourceVersion"] = resource_version
+        headers = {"Accept": "application/json"}
+        token = self.config.bearer()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        read = httpx.Timeout(30.0, read=timeout + 30.0)
+        if self._streams is None:
+            self._streams = httpx.AsyncClient(base_url=self.config.server, verify=self.config.ssl_context(), http2=True)
+        async with self._streams.stream(
+            "GET", kind.path(namespace), params=params, headers=headers, timeout=read
+        ) as resp:
+            metrics.API_REQUESTS.labels(verb="WATCH", kind=kind.kind, code=str(resp.status_code)).inc()
+            if resp.is_error:
+                await resp.aread()
+                raise ApiError.from_response(resp)
+            async for line in resp.aiter_lines():
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    st = event.get("object") or {}
+                    raise ApiError(int(st.get("code") or 500), str(st.get("reason")), str(st.get("message")))
+                yield event
 
     async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         kind = kinds.of(obj)

@@ -34,6 +34,7 @@ CONFIGMAP = Kind("v1", "ConfigMap", "configmaps")
 SERVICE = Kind("v1", "Service", "services")
 PVC = Kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 POD = Kind("v1", "Pod", "pods")
+SECRET = Kind("v1", "Secret", "secrets")
 EVENT = Kind("v1", "Event", "events")
 SERVICEACCOUNT = Kind("v1", "ServiceAccount", "serviceaccounts")
 SECRET = Kind("v1", "Secret", "secrets")
@@ -42,6 +43,8 @@ NETWORKPOLICY = Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies")
 CLUSTERROLEBINDING = Kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False)
 DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
 HPA = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
+PDB = Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets")
+CNPG_CLUSTER = Kind("postgresql.cnpg.io/v1", "Cluster", "clusters")
 SERVICEMONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
 ENDPOINTSLICE = Kind("discovery.k8s.io/v1", "EndpointSlice", "endpointslices")
 PIMMODEL = Kind(API_VERSION, MODEL_KIND, MODEL_PLURAL)
@@ -54,6 +57,7 @@ BY_KIND: dict[tuple[str, str], Kind] = {
         SERVICE,
         PVC,
         POD,
+        SECRET,
         EVENT,
         SERVICEACCOUNT,
         SECRET,
@@ -62,6 +66,8 @@ BY_KIND: dict[tuple[str, str], Kind] = {
         CLUSTERROLEBINDING,
         DEPLOYMENT,
         HPA,
+        PDB,
+        CNPG_CLUSTER,
         SERVICEMONITOR,
         ENDPOINTSLICE,
         PIMMODEL,

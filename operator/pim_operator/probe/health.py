@@ -6,12 +6,16 @@ cache on every reconcile, so it shows at once; probe results arrive on the probe
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pim_engine import storage as engine_storage
+from pim_engine.serve import EXIT_REFUSED
 from pim_operator.apis.v1alpha1 import piminstance_lifecycle as lifecycle
 from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE, Condition
-from pim_operator.probe.result import ProbeResult
+from pim_operator.probe.result import ProbeResult, ReplicaProbe
 
 #: Container waiting reasons that mean the pod will not get better by itself.
 BAD_WAITING = (
@@ -45,6 +49,80 @@ def pod_problems(pods: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
                 found.append(("OOMKilled", f"pod {name}: container was OOMKilled; raise spec.resources.limits.memory"))
     order = {r: i for i, r in enumerate(("OOMKilled", *BAD_WAITING))}
     return sorted(found, key=lambda rm: order.get(rm[0], len(order)))
+
+
+#: The engine's ``/ready`` reasons (``pim_engine.storage``'s constants, its contract with us), each
+#: the DatabaseReady reason it becomes. Matched exactly: any other answer is not about the database.
+ENGINE_REASONS = {
+    engine_storage.UNREACHABLE: lifecycle.UNREACHABLE,
+    engine_storage.MIGRATION_REFUSED: lifecycle.MIGRATION_REFUSED,
+    engine_storage.UNAVAILABLE: lifecycle.UNAVAILABLE,  # SQLite's file not writable
+}
+#: How ``pim-engine serve`` says, exiting ``EXIT_REFUSED``, that it refused a migration at start
+#: (``pim_engine.migrate.MigrationRefused``): ``pim-engine serve: PATH: migration refused, N offending…``.
+_REFUSED_AT_START = re.compile(r"^pim-engine serve: .*: migration refused, \d+ offending change")
+_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*):[^@\s]*@", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``scheme://user:password@host`` → ``scheme://user:***@host``: status is read by many."""
+    return _CREDENTIALS.sub(r"\1:***@", text)
+
+
+def not_ready(status: int, body: str) -> ReplicaProbe:
+    """A not-ready answer of /ready: the engine's ``{"status", "reason", "detail"}``, or any text.
+
+    Only a 503 whose ``reason`` is one of the engine's names a database problem; the text of a
+    detail or of any other body is shown, never interpreted.
+    """
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    database: str | None = None
+    if isinstance(doc, dict) and doc.get("reason"):
+        reason, detail = str(doc["reason"]), str(doc.get("detail") or "")
+        said = f"{reason}: {detail}" if detail else reason
+        if status == 503:
+            database = ENGINE_REASONS.get(reason)
+    else:
+        said = body
+    message = redact(f"/ready answered {status}: {said[:300]}")
+    return ReplicaProbe(False, message, database)
+
+
+def refused_at_start(terminated: Mapping[str, Any]) -> str | None:
+    """The line of a terminated engine container that says it refused a migration, if it did."""
+    if terminated.get("exitCode") != EXIT_REFUSED:
+        return None
+    lines = str(terminated.get("message") or "").splitlines()
+    return next((ln.strip() for ln in lines if _REFUSED_AT_START.match(ln.strip())), None)
+
+
+def database_view(pods: Sequence[Mapping[str, Any]], probe: ProbeResult | None) -> Condition | None:
+    """What the engine says of its database, when something is wrong: a refused migration first."""
+    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    for pod in live:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or ():
+            if cs.get("ready"):
+                continue
+            for state in (cs.get("state") or {}, cs.get("lastState") or {}):
+                line = refused_at_start(state.get("terminated") or {})
+                if line is not None:
+                    return lifecycle.propagate_migration_refused(redact(f"pod {pod['metadata']['name']}: {line}"))
+    current = {p["metadata"]["name"] for p in live}
+    seen = {**probe.replicas, **probe.unready} if probe else {}
+    answers = sorted((pod, r) for pod, r in seen.items() if pod in current and r.database)
+    for reason, propagate in (
+        (lifecycle.MIGRATION_REFUSED, lifecycle.propagate_migration_refused),
+        (lifecycle.UNREACHABLE, lifecycle.propagate_unreachable),
+        (lifecycle.UNAVAILABLE, lifecycle.propagate_unavailable),
+    ):
+        said = [f"pod {pod}: {r.message}" for pod, r in answers if r.database == reason]
+        if said:
+            more = f" (+{len(said) - 1} more)" if len(said) > 1 else ""
+            return propagate(said[0] + more)
+    return None
 
 
 def evaluate(

@@ -20,6 +20,7 @@ import httpx
 from pim_operator import events, metrics
 from pim_operator.cache import Key
 from pim_operator.probe import summary
+from pim_operator.probe.health import not_ready
 from pim_operator.probe.result import ProbeResult, ReplicaProbe
 from pim_operator.state import Operator
 
@@ -49,35 +50,50 @@ class ProbeToken:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
 
-def ready_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def ready(p: Mapping[str, Any]) -> bool:
-        st = p.get("status") or {}
-        return bool(st.get("podIP")) and any(
-            c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or ()
-        )
+def _ready(p: Mapping[str, Any]) -> bool:
+    st = p.get("status") or {}
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or ())
 
-    return [p for p in pods if ready(p) and not p["metadata"].get("deletionTimestamp")]
+
+def _running(p: Mapping[str, Any]) -> bool:
+    st = p.get("status") or {}
+    return bool(st.get("podIP")) and any(
+        "running" in (cs.get("state") or {}) for cs in st.get("containerStatuses") or ()
+    )
+
+
+def ready_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in pods if _ready(p) and (p.get("status") or {}).get("podIP") and not _terminating(p)]
+
+
+def unready_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Running but not ready: their /ready says why (a database they cannot reach, say)."""
+    return [p for p in pods if not _ready(p) and _running(p) and not _terminating(p)]
+
+
+def _terminating(p: Mapping[str, Any]) -> bool:
+    return bool(p["metadata"].get("deletionTimestamp"))
 
 
 async def _probe_pod(
-    http: httpx.AsyncClient, ip: str, port: int, headers: Mapping[str, str] | None = None
-) -> tuple[bool, str, summary.Sample | None]:
+    http: httpx.AsyncClient, ip: str, port: int, headers: Mapping[str, str] | None = None, *, scrape: bool = True
+) -> tuple[ReplicaProbe, summary.Sample | None]:
     base = f"http://{ip}:{port}"
     try:
         ready = await http.get(f"{base}/ready")
-        resp = await http.get(f"{base}/metrics", headers=headers)
+        resp = await http.get(f"{base}/metrics", headers=headers) if scrape else None
     except httpx.HTTPError as exc:
-        return False, f"probe failed: {type(exc).__name__}: {exc}", None
-    ok = ready.status_code == 200
-    message = "ready" if ok else f"/ready answered {ready.status_code}: {ready.text[:200]}"
-    if resp.status_code in (401, 403):
-        return ok, f"{message}; /metrics answered {resp.status_code}: {resp.text[:200]}", None
-    if resp.status_code != 200:
-        return ok, message, None
+        return ReplicaProbe(False, f"probe failed: {type(exc).__name__}: {exc}"), None
+    answer = ReplicaProbe(True, "ready") if ready.status_code == 200 else not_ready(ready.status_code, ready.text)
+    if resp is not None and resp.status_code in (401, 403):
+        refused = f"{answer.message}; /metrics answered {resp.status_code}: {resp.text[:200]}"
+        return ReplicaProbe(answer.ok, refused, answer.database), None
+    if resp is None or resp.status_code != 200:
+        return answer, None
     try:
-        return ok, message, summary.parse(resp.text, at=time.monotonic())
+        return answer, summary.parse(resp.text, at=time.monotonic())
     except ValueError as exc:
-        return ok, f"{message}; unreadable /metrics: {exc}", None
+        return ReplicaProbe(answer.ok, f"{answer.message}; unreadable /metrics: {exc}", answer.database), None
 
 
 def probeable(ip: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
@@ -96,14 +112,20 @@ async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key, token:
     if instance is None:
         return
     nets = op.settings.probe_networks
-    pods = [p for p in ready_pods(op.pods.owned_by(*key)) if probeable(p["status"]["podIP"], nets)]
+    owned = op.pods.owned_by(*key)
+    pods = [p for p in ready_pods(owned) if probeable(p["status"]["podIP"], nets)]
+    unready = [p for p in unready_pods(owned) if probeable(p["status"]["podIP"], nets)]
+    port = instance.spec.port
     headers = token.headers() if token is not None and instance.spec.access.reviews else None
-    answers = await asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], instance.spec.port, headers) for p in pods))
+    answers, waiting = await asyncio.gather(
+        asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], port, headers) for p in pods)),
+        asyncio.gather(*(_probe_pod(http, p["status"]["podIP"], port, headers, scrape=False) for p in unready)),
+    )
     replicas: dict[str, ReplicaProbe] = {}
     samples: dict[str, summary.Sample] = {}
-    for pod, (ok, message, sample) in zip(pods, answers, strict=True):
-        metrics.PROBES.labels(result="ok" if ok else "failed").inc()
-        replicas[pod["metadata"]["name"]] = ReplicaProbe(ok, message)
+    for pod, (answer, sample) in zip(pods, answers, strict=True):
+        metrics.PROBES.labels(result="ok" if answer.ok else "failed").inc()
+        replicas[pod["metadata"]["name"]] = answer
         if sample is not None:
             samples[pod["metadata"]["uid"]] = sample
     previous = op.samples.get(key, {})
@@ -112,6 +134,7 @@ async def probe_instance(op: Operator, http: httpx.AsyncClient, key: Key, token:
         at=events.now(),
         replicas=replicas,
         metrics=summary.summarize(samples, previous) if samples else None,
+        unready={p["metadata"]["name"]: answer for p, (answer, _) in zip(unready, waiting, strict=True)},
     )
     if result.material(op.probes.get(key)):
         op.probes[key] = result

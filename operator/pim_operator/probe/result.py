@@ -13,6 +13,8 @@ class ReplicaProbe:
 
     ok: bool
     message: str
+    #: What a not-ready answer says of the database: a DatabaseReady reason, or None.
+    database: str | None = None
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class ProbeResult:
     at: str  # when, as status.health.lastProbeTime shows it
     replicas: Mapping[str, ReplicaProbe] = field(default_factory=dict)  # by pod name
     metrics: Mapping[str, Any] | None = None  # the status.metrics summary; None without readable /metrics
+    #: Running pods that are not ready, by pod name: only their /ready (why not ready) was asked.
+    unready: Mapping[str, ReplicaProbe] = field(default_factory=dict)
 
     def material(self, old: ProbeResult | None) -> bool:
         """Whether this result is worth a status write, compared to the last one written.
@@ -27,7 +31,7 @@ class ProbeResult:
         CPU seconds and RSS move on every scrape; writing them each time would turn a quiet fleet
         into a steady stream of status writes. They are refreshed whenever something else changes.
         """
-        if old is None or old.replicas != self.replicas:
+        if old is None or old.replicas != self.replicas or old.unready != self.unready:
             return True
         a, b = old.metrics or {}, self.metrics or {}
         keys = ("requestsTotal", "errorsTotal", "rowsPerEntity")

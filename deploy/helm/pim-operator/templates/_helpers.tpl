@@ -108,18 +108,23 @@ server-side apply, a patch that needs `create` as well when the object does not 
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
   verbs: [get, list, watch, create, patch, delete]
-# Only the API-key Secrets that instances name, each read by name when the instance is reconciled
-# (AccessReady counts their entries): no list or watch, so the operator never holds the
-# namespace's Secrets, nor can it enumerate them.
-- apiGroups: [""]
-  resources: [secrets]
-  verbs: [get]
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
   verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [postgresql.cnpg.io]
+  resources: [clusters]
+  verbs: [get, list, watch, create, patch, delete]
+# Only the Secrets that instances reference (database URIs, API keys), each read or watched by
+# name: no list, so the operator never holds the namespace's Secrets (nor could it enumerate them).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, watch]
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
   verbs: [get, list, watch, create, patch, delete]

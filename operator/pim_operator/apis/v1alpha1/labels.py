@@ -19,3 +19,5 @@ PART_OF = "pim"
 #: Pod-template annotations: digests whose change rolls the pods.
 MODEL_DIGEST_ANNOTATION = "pim.dev/model-digest"
 CONFIG_DIGEST_ANNOTATION = "pim.dev/config-digest"
+#: A keyed digest of the database URI (never the URI): a rotated password rolls the pods.
+DATABASE_DIGEST_ANNOTATION = "pim.dev/database-digest"

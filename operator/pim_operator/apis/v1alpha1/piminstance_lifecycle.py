@@ -17,6 +17,7 @@ from pim_operator.apis.v1alpha1.conditions import FALSE, TRUE, UNKNOWN, Conditio
 MODEL_RESOLVED = "ModelResolved"
 RESOURCES_READY = "ResourcesReady"
 ACCESS_READY = "AccessReady"
+DATABASE_READY = "DatabaseReady"
 AVAILABLE = "Available"
 PROGRESSING = "Progressing"
 HEALTHY = "Healthy"
@@ -39,6 +40,18 @@ API_KEY_SECRET_NOT_FOUND = "APIKeySecretNotFound"  # noqa: S105 (a reason, not a
 API_KEY_SECRET_FORBIDDEN = "APIKeySecretForbidden"  # noqa: S105 (a reason, not a password)
 NO_API_KEYS = "NoAPIKeys"
 AUTH_DELEGATION_FORBIDDEN = "AuthDelegationForbidden"
+WAITING_FOR_DATABASE = "WaitingForDatabase"
+# DatabaseReady
+EMBEDDED = "Embedded"
+CONNECTED = "Connected"
+CLOUDNATIVEPG_MISSING = "CloudNativePGMissing"
+CLUSTER_NOT_READY = "ClusterNotReady"
+SECRET_NOT_FOUND = "SecretNotFound"  # noqa: S105 (a reason, not a password)
+SECRET_KEY_MISSING = "SecretKeyMissing"  # noqa: S105 (a reason, not a password)
+SECRET_INVALID = "SecretInvalid"  # noqa: S105 (a reason, not a password)
+UNREACHABLE = "Unreachable"
+MIGRATION_REFUSED = "MigrationRefused"
+UNAVAILABLE = "Unavailable"
 # Available
 SUSPENDED = "Suspended"
 SCALED_TO_ZERO = "ScaledToZero"
@@ -59,6 +72,8 @@ AS_EXPECTED = "AsExpected"
 #: In status order; ``Ready`` follows them and names the first that is not in its good state.
 CONDITIONS = ConditionSet(
     ConditionType(MODEL_RESOLVED, events=True),
+    # CloudNativePG's CRDs may be installed at any time: nothing watched says so, discovery is re-checked.
+    ConditionType(DATABASE_READY, events=True, retry_reasons=frozenset({CLOUDNATIVEPG_MISSING})),
     ConditionType(RESOURCES_READY, events=True, retry_reasons=frozenset({APPLY_FAILED, PORT_CONFLICT})),
     # Neither a permission granted to the operator nor a Secret (it may get them, not list them) is
     # anything it watches: retried with backoff.
@@ -176,6 +191,74 @@ def mark_auth_delegation_forbidden(binding: str, error: object) -> Condition:
         f"applied: {error}; the operator needs create on clusterrolebindings and bind on the ClusterRole "
         "system:auth-delegator (the chart grants both); until then authenticated requests answer 503",
     )
+
+
+def mark_waiting_for_database() -> Condition:
+    """The engine's pods need a database that is not there yet: nothing is applied until it is."""
+    return Condition(RESOURCES_READY, FALSE, WAITING_FOR_DATABASE, "no database to connect to yet (see DatabaseReady)")
+
+
+# DatabaseReady: whether the instance has a database its replicas can use. The configuration-level
+# facts (Secret, CloudNativePG Cluster) come from the reconcile; what the engine itself says comes
+# from the probes of /ready and from crashed containers' last words.
+
+
+def mark_database_embedded() -> Condition:
+    return Condition(DATABASE_READY, TRUE, EMBEDDED, "SQLite in the pod")
+
+
+def mark_database_connected(message: str) -> Condition:
+    return Condition(DATABASE_READY, TRUE, CONNECTED, message)
+
+
+def mark_cloudnativepg_missing() -> Condition:
+    return Condition(
+        DATABASE_READY,
+        FALSE,
+        CLOUDNATIVEPG_MISSING,
+        "spec.database.postgres.managed needs CloudNativePG, whose CRDs (postgresql.cnpg.io/v1 Cluster) are not "
+        "installed; install its operator, or use postgres.secretRef with a server of your own",
+    )
+
+
+def propagate_cluster_not_ready(cluster: str, phase: str, detail: str) -> Condition:
+    """``phase`` and ``detail`` are CloudNativePG's own (``status.phase``, ``status.phaseReason``)."""
+    said = f"{phase}: {detail}" if phase and detail else (phase or detail or "no status yet")
+    return Condition(DATABASE_READY, FALSE, CLUSTER_NOT_READY, f"CloudNativePG Cluster {cluster} is not ready ({said})")
+
+
+def mark_secret_not_found(secret: str) -> Condition:
+    return Condition(DATABASE_READY, FALSE, SECRET_NOT_FOUND, f"Secret {secret} not found")
+
+
+def mark_secret_key_missing(secret: str, key: str, keys: Sequence[str]) -> Condition:
+    has = ", ".join(sorted(keys)) or "none"
+    return Condition(DATABASE_READY, FALSE, SECRET_KEY_MISSING, f"Secret {secret} has no key {key} (its keys: {has})")
+
+
+def mark_secret_invalid(secret: str, key: str) -> Condition:
+    """The value is never quoted: it holds a password."""
+    return Condition(
+        DATABASE_READY,
+        FALSE,
+        SECRET_INVALID,
+        f"key {key} of Secret {secret} does not hold a postgresql:// URI (postgresql://user:password@host:port/dbname)",
+    )
+
+
+def propagate_unreachable(message: str) -> Condition:
+    """The engine's /ready says it cannot reach or use its database."""
+    return Condition(DATABASE_READY, FALSE, UNREACHABLE, message)
+
+
+def propagate_unavailable(message: str) -> Condition:
+    """The engine's /ready says its (SQLite) database cannot take writes: a full or read-only volume."""
+    return Condition(DATABASE_READY, FALSE, UNAVAILABLE, message)
+
+
+def propagate_migration_refused(message: str) -> Condition:
+    """The engine refused to migrate the database to the model: the change would lose data."""
+    return Condition(DATABASE_READY, FALSE, MIGRATION_REFUSED, message)
 
 
 # Available and Progressing: read from the Deployment.

@@ -15,6 +15,8 @@ from pim_operator.apis.v1alpha1.meta import TypedObject
 
 DEFAULT_PORT = 8000
 DEFAULT_STORAGE_SIZE = "1Gi"
+DEFAULT_SECRET_KEY = "uri"  # noqa: S105 (a key name, not a password)
+SQLITE, POSTGRESQL = "SQLite", "PostgreSQL"
 DEFAULT_RESOURCES: dict[str, dict[str, str]] = {
     "requests": {"cpu": "50m", "memory": "64Mi"},
     "limits": {"memory": "256Mi"},
@@ -27,6 +29,57 @@ class Storage:
     size: str = DEFAULT_STORAGE_SIZE
     storage_class: str | None = None
     retain: bool = True
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A key of a Secret in the instance's namespace, holding a ``postgresql://`` URI."""
+
+    name: str
+    key: str = DEFAULT_SECRET_KEY
+
+
+@dataclass(frozen=True)
+class ManagedPostgres:
+    """A CloudNativePG Cluster the operator creates for the instance."""
+
+    instances: int = 1
+    size: str = DEFAULT_STORAGE_SIZE
+    storage_class: str | None = None
+    retain: bool = True
+
+
+@dataclass(frozen=True)
+class Database:
+    """``spec.database``: SQLite in the pod (the default), or a PostgreSQL server every replica shares.
+
+    With PostgreSQL exactly one of ``secret_ref`` and ``managed`` is set (the CRD's rules say so).
+    """
+
+    type: str = SQLITE
+    secret_ref: SecretRef | None = None
+    managed: ManagedPostgres | None = None
+
+    @property
+    def postgres(self) -> bool:
+        return self.type == POSTGRESQL
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Database:
+        pg = spec.get("postgres") or {}
+        ref, managed = pg.get("secretRef"), pg.get("managed")
+        return cls(
+            type=str(spec.get("type", SQLITE)),
+            secret_ref=None if ref is None else SecretRef(str(ref["name"]), str(ref.get("key", DEFAULT_SECRET_KEY))),
+            managed=None
+            if managed is None
+            else ManagedPostgres(
+                instances=int(managed.get("instances", 1)),
+                size=str(managed.get("size", DEFAULT_STORAGE_SIZE)),
+                storage_class=managed.get("storageClassName") or None,
+                retain=managed.get("reclaimPolicy", "Retain") == "Retain",
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +140,7 @@ class InstanceSpec:
     env: tuple[tuple[str, str], ...] = ()
     log_level: str = "info"
     storage: Storage = Storage()
+    database: Database = Database()
     autoscaling: Autoscaling | None = None
     suspend: bool = False
     metrics: MetricsSpec = MetricsSpec()
@@ -125,6 +179,7 @@ class InstanceSpec:
                 storage_class=st.get("storageClassName"),
                 retain=st.get("reclaimPolicy", "Retain") == "Retain",
             ),
+            database=Database.from_spec(spec.get("database") or {}),
             autoscaling=None
             if auto is None
             else Autoscaling(

@@ -20,13 +20,16 @@ from pim_operator.kube import kinds
 from pim_operator.kube.client import ApiError
 from pim_operator.kube.diff import satisfies, status_changed
 from pim_operator.probe import health
-from pim_operator.reconciler.piminstance import access, ports
+from pim_operator.reconciler.piminstance import access, database, ports
+from pim_operator.reconciler.piminstance.database import DatabaseState
 from pim_operator.reconciler.piminstance.resolve import Resolution, resolve
 from pim_operator.reconciler.piminstance.resources import names
+from pim_operator.reconciler.piminstance.resources.cluster import make_cluster
 from pim_operator.reconciler.piminstance.resources.configmap import MODEL_KEY, config_digest, make_configmap
 from pim_operator.reconciler.piminstance.resources.deployment import make_deployment
 from pim_operator.reconciler.piminstance.resources.hpa import make_hpa
 from pim_operator.reconciler.piminstance.resources.networkpolicy import make_network_policy, trusted_peers
+from pim_operator.reconciler.piminstance.resources.pdb import make_pdb, wants_pdb
 from pim_operator.reconciler.piminstance.resources.pvc import make_pvc
 from pim_operator.reconciler.piminstance.resources.service import make_service
 from pim_operator.reconciler.piminstance.resources.serviceaccount import (
@@ -36,7 +39,7 @@ from pim_operator.reconciler.piminstance.resources.serviceaccount import (
 from pim_operator.reconciler.piminstance.resources.servicemonitor import make_servicemonitor
 from pim_operator.reconciler.piminstance.status import make_status
 from pim_operator.reconciler.pimmodel.reconcile import load_model
-from pim_operator.state import Operator
+from pim_operator.state import KindSupport, Operator
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +55,18 @@ async def reconcile(op: Operator, key: Key) -> None:
         return
     spec = instance.spec
     resolution = await _resolve(op, instance)
+    cloudnativepg = spec.database.managed is not None and await _served(op, op.cloudnativepg, kinds.CNPG_CLUSTER)
     if resolution.snapshot is None:
         resources_ready = lifecycle.mark_waiting_for_model()
         access_ready = await _access(op, instance, None)
+        db = await _database(op, instance, cloudnativepg)
     else:
-        resources_ready, access_ready = await _apply_children(op, instance, resolution)
+        resources_ready, access_ready, db = await _apply_children(op, instance, resolution, cloudnativepg)
     deployment = op.child(kinds.DEPLOYMENT, ns, names.deployment(name))
     probe = op.probes.get(key)
+    pods = op.pods.owned_by(ns, name)
     health_conditions, health_status = health.evaluate(
-        op.pods.owned_by(ns, name),
+        pods,
         probe,
         desired=int(deployment["spec"].get("replicas") or 0) if deployment else spec.desired_replicas,
         suspended=spec.suspend,
@@ -68,7 +74,8 @@ async def reconcile(op: Operator, key: Key) -> None:
     extra: dict[str, Any] = {"health": health_status}
     if probe and probe.metrics:
         extra["metrics"] = probe.metrics
-    conditions = [resolution.condition, resources_ready, access_ready, *health_conditions]
+    database_ready = db.seen_by_engine(health.database_view(pods, probe))
+    conditions = [resolution.condition, database_ready, resources_ready, access_ready, *health_conditions]
     status = make_status(
         instance,
         conditions,
@@ -105,8 +112,20 @@ async def _resolve(op: Operator, instance: PimInstance) -> Resolution:
     return resolve(instance.model, loaded, current, allow_destructive=spec.allow_destructive_migration)
 
 
-async def _apply_children(op: Operator, instance: PimInstance, resolution: Resolution) -> tuple[Condition, Condition]:
-    """Apply what differs: (ResourcesReady, AccessReady)."""
+async def _database(op: Operator, instance: PimInstance, cloudnativepg: bool) -> DatabaseState:
+    """Where the instance's database stands; starts (or stops) the watch of its Secret."""
+    ns, name = instance.key
+    ref = names.database_secret(instance)
+    summary = await op.secrets.use(instance.key, (ns, ref.name) if ref is not None else None)
+    cluster = op.child(kinds.CNPG_CLUSTER, ns, names.cluster(name))
+    return database.configured(instance, cloudnativepg=cloudnativepg, cluster=cluster, secret=summary)
+
+
+async def _apply_children(
+    op: Operator, instance: PimInstance, resolution: Resolution, cloudnativepg: bool
+) -> tuple[Condition, Condition, DatabaseState]:
+    """Apply what differs, the engine's workload only once it has a database to use:
+    (ResourcesReady, AccessReady, where the database stands)."""
     ns, name, spec = instance.namespace, instance.name, instance.spec
     assert resolution.snapshot is not None
     assert resolution.digest is not None
@@ -117,27 +136,21 @@ async def _apply_children(op: Operator, instance: PimInstance, resolution: Resol
         desired.append(make_network_policy(instance, trusted(op)))
     else:
         unwanted.append((kinds.NETWORKPOLICY, ns, names.network_policy(name)))
-    if spec.storage.persistent:
+    if spec.storage.persistent and not spec.database.postgres:
         desired.append(make_pvc(instance))
-    desired.append(
-        make_deployment(
-            instance,
-            image=spec.image or op.settings.engine_image,
-            model_digest=resolution.digest,
-            config_digest=config_digest(configmap),
-        )
-    )
+    if spec.database.managed is not None:
+        if cloudnativepg:
+            desired.append(make_cluster(instance))
+    elif _owned_by(op.child(kinds.CNPG_CLUSTER, ns, names.cluster(name)), instance):
+        # No longer managed, and its reclaimPolicy was Delete: it goes, as it would with the instance.
+        unwanted.append((kinds.CNPG_CLUSTER, names.cluster(name)))
     outcome = lifecycle.mark_resources_applied()
     clash = ports.conflict(instance, op.instances.values())
     if clash:
         outcome = lifecycle.mark_port_conflict(clash)
     else:
         desired.append(make_service(instance))
-    if spec.autoscaling is not None and not spec.suspend:
-        desired.append(make_hpa(instance))
-    else:
-        unwanted.append((kinds.HPA, ns, names.hpa(name)))
-    if spec.metrics.service_monitor and await _servicemonitors(op):
+    if spec.metrics.service_monitor and await _served(op, op.servicemonitors, kinds.SERVICEMONITOR):
         desired.append(make_servicemonitor(instance))
     else:
         unwanted.append((kinds.SERVICEMONITOR, ns, names.servicemonitor(name)))
@@ -146,13 +159,51 @@ async def _apply_children(op: Operator, instance: PimInstance, resolution: Resol
         desired.append(make_auth_delegator_binding(instance, namespace_uid=await _namespace_uid(op, ns)))
     else:
         unwanted.append((kinds.CLUSTERROLEBINDING, "", binding))
+    outcome, delegation_error = await _apply(op, desired, outcome)
 
+    db = await _database(op, instance, cloudnativepg)
+    if not db.usable:
+        # The workload would only crash without its database: leave it as it is until there is one.
+        if outcome.reason == lifecycle.APPLIED:
+            outcome = lifecycle.mark_waiting_for_database()
+    else:
+        workload = [
+            make_deployment(
+                instance,
+                image=spec.image or op.settings.engine_image,
+                model_digest=resolution.digest,
+                config_digest=config_digest(configmap),
+                database_digest=db.digest,
+            )
+        ]
+        if spec.autoscaling is not None and not spec.suspend:
+            workload.append(make_hpa(instance))
+        else:
+            unwanted.append((kinds.HPA, ns, names.hpa(name)))
+        if wants_pdb(instance):
+            workload.append(make_pdb(instance))
+        else:
+            unwanted.append((kinds.PDB, ns, names.pdb(name)))
+        outcome, _ = await _apply(op, workload, outcome)
+    for kind, where, child_name in unwanted:
+        if op.child(kind, where, child_name) is not None:
+            await op.client.delete(kind, where or None, child_name)
+            op.children[kind.kind].remove(where, child_name)
+    return outcome, await _access(op, instance, delegation_error), db
+
+
+async def _apply(op: Operator, desired: list[dict[str, Any]], outcome: Condition) -> tuple[Condition, ApiError | None]:
+    """Server-side apply each object that the cache says differs; a refusal becomes the outcome.
+
+    A refused ClusterRoleBinding is returned instead: AccessReady says what the operator's RBAC lacks.
+    """
     delegation_error: ApiError | None = None
     for obj in desired:
         kind = kinds.of(obj)
         store = op.children[kind.kind]
-        live = store.get(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-        if live is not None and satisfies(live, obj):
+        ns, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+        live = store.get(ns, name)
+        if live is not None and satisfies(live, obj) and not _disowned(live, obj):
             metrics.APPLIES_SKIPPED.labels(kind=kind.kind).inc()
             continue
         try:
@@ -166,14 +217,10 @@ async def _apply_children(op: Operator, instance: PimInstance, resolution: Resol
                 continue
             if exc.status in (400, 403, 422):
                 # The request is wrong, not the weather: say so in status instead of retrying hot.
-                outcome = lifecycle.mark_apply_failed(kind.kind, obj["metadata"]["name"], exc)
+                outcome = lifecycle.mark_apply_failed(kind.kind, name, exc)
                 continue
             raise
-    for kind, where, child_name in unwanted:
-        if op.child(kind, where, child_name) is not None:
-            await op.client.delete(kind, where or None, child_name)
-            op.children[kind.kind].remove(where, child_name)
-    return outcome, await _access(op, instance, delegation_error)
+    return outcome, delegation_error
 
 
 def trusted(op: Operator) -> dict[str, dict[str, Any]]:
@@ -248,11 +295,24 @@ async def sweep_cluster_children(op: Operator) -> None:
         op.children[kinds.CLUSTERROLEBINDING.kind].remove("", binding)
 
 
-async def _servicemonitors(op: Operator) -> bool:
-    support = op.servicemonitors
+def _disowned(live: dict[str, Any], desired: dict[str, Any]) -> bool:
+    """A child that should have no owner any more (reclaimPolicy now Retain) but still has one.
+
+    ``satisfies`` cannot see a field that was dropped; the apply without it releases the owner.
+    """
+    return "ownerReferences" not in desired["metadata"] and bool(live["metadata"].get("ownerReferences"))
+
+
+def _owned_by(child: dict[str, Any] | None, instance: PimInstance) -> bool:
+    refs = ((child or {}).get("metadata") or {}).get("ownerReferences") or ()
+    return any(r.get("uid") == instance.meta.uid for r in refs)
+
+
+async def _served(op: Operator, support: KindSupport, kind: kinds.Kind) -> bool:
+    """Whether the cluster serves an optional kind; discovery is re-checked after its TTL."""
     if not support.fresh():
         try:
-            support.available = await op.client.has_kind(kinds.SERVICEMONITOR)
+            support.available = await op.client.has_kind(kind)
         except ApiError:
             support.available = False
         support.checked_at = time.monotonic()

@@ -15,7 +15,7 @@ from pim_operator.apis.v1alpha1.labels import (
     PART_OF,
     PART_OF_LABEL,
 )
-from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
+from pim_operator.apis.v1alpha1.piminstance_types import DEFAULT_SECRET_KEY, PimInstance, SecretRef
 
 CONTAINER = "engine"
 
@@ -56,6 +56,30 @@ def auth_delegator(namespace: str, instance: str) -> str:
     """The ClusterRoleBinding letting the engine's ServiceAccount create reviews: cluster-wide, so
     its name carries the namespace (names of both parts are DNS labels: no two instances collide)."""
     return f"pim-engine:{namespace}:{instance}"
+
+
+def pdb(instance: str) -> str:
+    return instance
+
+
+def cluster(instance: str) -> str:
+    """The CloudNativePG Cluster of a managed database (CloudNativePG allows 50 characters; the CRD 47 + 3)."""
+    return f"{instance}-db"
+
+
+def cluster_app_secret(instance: str) -> str:
+    """The Secret CloudNativePG writes for the Cluster's application user (keys ``uri``, ``password``, ...)."""
+    return f"{cluster(instance)}-app"
+
+
+def database_secret(instance: PimInstance) -> SecretRef | None:
+    """The Secret key holding the instance's PostgreSQL URI: the user's, or CloudNativePG's; None for SQLite."""
+    db = instance.spec.database
+    if not db.postgres:
+        return None
+    if db.managed is not None:
+        return SecretRef(cluster_app_secret(instance.name), DEFAULT_SECRET_KEY)
+    return db.secret_ref
 
 
 def selector_labels(instance: str) -> dict[str, str]:
