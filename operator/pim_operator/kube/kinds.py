@@ -44,6 +44,7 @@ DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
 HPA = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
 SERVICEMONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
 ENDPOINTSLICE = Kind("discovery.k8s.io/v1", "EndpointSlice", "endpointslices")
+LEASE = Kind("coordination.k8s.io/v1", "Lease", "leases")
 PIMMODEL = Kind(API_VERSION, MODEL_KIND, MODEL_PLURAL)
 PIMINSTANCE = Kind(API_VERSION, INSTANCE_KIND, INSTANCE_PLURAL)
 
@@ -64,6 +65,7 @@ BY_KIND: dict[tuple[str, str], Kind] = {
         HPA,
         SERVICEMONITOR,
         ENDPOINTSLICE,
+        LEASE,
         PIMMODEL,
         PIMINSTANCE,
     )

@@ -106,12 +106,19 @@ async def _resolve(op: Operator, instance: PimInstance) -> Resolution:
 
 
 async def _apply_children(op: Operator, instance: PimInstance, resolution: Resolution) -> tuple[Condition, Condition]:
-    """Apply what differs: (ResourcesReady, AccessReady)."""
+    """Apply what differs: (ResourcesReady, AccessReady). A nodePort clash changes nothing: a new
+    instance gets no children at all, a running one keeps what it runs, until the port is free. The
+    Service goes first, so that a clash only the API server knows of (a foreign Service) also stops
+    the rest."""
     ns, name, spec = instance.namespace, instance.name, instance.spec
     assert resolution.snapshot is not None
     assert resolution.digest is not None
+    held_by = ports.holder(op.children[kinds.SERVICE.kind].values(), spec.node_port) if spec.node_port else None
+    clash = ports.conflict(instance, op.instances.values(), held_by)
+    if clash:
+        return lifecycle.mark_port_conflict(clash), await _access(op, instance, None)
     configmap = make_configmap(instance, resolution.snapshot)
-    desired: list[dict[str, Any]] = [configmap, make_service_account(instance)]
+    desired: list[dict[str, Any]] = [make_service(instance), configmap, make_service_account(instance)]
     unwanted: list[tuple[kinds.Kind, str, str]] = []  # (kind, namespace ("" if cluster-scoped), name)
     if spec.access.network_policy:
         desired.append(make_network_policy(instance, trusted(op)))
@@ -128,11 +135,6 @@ async def _apply_children(op: Operator, instance: PimInstance, resolution: Resol
         )
     )
     outcome = lifecycle.mark_resources_applied()
-    clash = ports.conflict(instance, op.instances.values())
-    if clash:
-        outcome = lifecycle.mark_port_conflict(clash)
-    else:
-        desired.append(make_service(instance))
     if spec.autoscaling is not None and not spec.suspend:
         desired.append(make_hpa(instance))
     else:
@@ -159,8 +161,7 @@ async def _apply_children(op: Operator, instance: PimInstance, resolution: Resol
             store.put(await op.client.apply(obj))
         except ApiError as exc:
             if kind is kinds.SERVICE and exc.status == 422 and "port" in exc.message:
-                outcome = lifecycle.mark_port_conflict(exc.message)
-                continue
+                return lifecycle.mark_port_conflict(exc.message), await _access(op, instance, None)
             if kind is kinds.CLUSTERROLEBINDING and exc.status == 403:
                 delegation_error = exc  # the operator's own RBAC: AccessReady says what it lacks
                 continue
