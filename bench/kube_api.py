@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from pim_operator.kube.config import from_kubeconfig
+from pim_operator.kube.config import Source
 
 Obj = Mapping[str, Any]
 
@@ -25,12 +25,13 @@ class KubeApi:
     """The cluster in ``kubeconfig``, as the kubeconfig's user."""
 
     def __init__(self, kubeconfig: Path, timeout: float = 60.0) -> None:
-        cfg = from_kubeconfig(str(kubeconfig))
-        headers = {"Authorization": f"Bearer {cfg.bearer()}"} if cfg.bearer() else {}
-        self.server = cfg.server
-        self._verify = cfg.ssl_context()
+        loaded = Source(str(kubeconfig)).load()
+        auth = loaded.authorization()
+        headers = {"Authorization": auth} if auth else {}
+        self.server = loaded.server
+        self._verify = loaded.ssl_context()
         self._headers = headers
-        self.http = httpx.Client(base_url=cfg.server, verify=self._verify, headers=headers, timeout=timeout)
+        self.http = httpx.Client(base_url=loaded.server, verify=self._verify, headers=headers, timeout=timeout)
 
     def close(self) -> None:
         self.http.close()

@@ -3,12 +3,14 @@
 # them (DIR/cluster.env, DIR/node/node.env): for fault tests (an apiserver or etcd restart, a
 # kubelet + containerd restart) and for trying a changed flag by hand.
 #
-# usage: restart.sh [--signal TERM|KILL|...] [--down SECONDS] DIR COMPONENT...
+# usage: restart.sh [--signal TERM|KILL|...] [--down SECONDS] [--between COMMAND] DIR COMPONENT...
 #
 #   COMPONENT   etcd kube-apiserver kube-controller-manager kube-scheduler kwok, and on a cluster
 #               with a node containerd kubelet kube-proxy
 #   --signal    how to stop them (default TERM, with a 20 s grace before KILL; KILL = a crash)
 #   --down      seconds to stay stopped before starting again (default 0)
+#   --between   a shell command to run while they are all stopped (a fault test kills a pod's
+#               process there, as a reboot would)
 #
 # Whatever order they are given in, the components are stopped in the reverse of the start order
 # (clients first: the kubelet before containerd, the apiserver before etcd) and started in the
@@ -19,12 +21,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/cluster/lib.sh
 . "$here/lib.sh"
 
-usage() { log::die "usage: restart.sh [--signal SIGNAL] [--down SECONDS] DIR COMPONENT..."; }
-signal=TERM down=0
+usage() { log::die "usage: restart.sh [--signal SIGNAL] [--down SECONDS] [--between COMMAND] DIR COMPONENT..."; }
+signal=TERM down=0 between=
 while [[ ${1:-} == --* ]]; do
   case $1 in
     --signal) signal=${2#SIG}; shift 2 ;;
     --down) down=$2; shift 2 ;;
+    --between) between=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -53,6 +56,10 @@ for ((i = ${#ordered[@]} - 1; i >= 0; i--)); do
   proc::signal "$signal" 20 "${procs[@]%% *}"
   log::info "$c stopped (SIG$signal, pid ${procs[*]%% *})"
 done
+if [ -n "$between" ]; then
+  log::info "running: $between"
+  bash -c "$between"
+fi
 if [ "$down" != 0 ]; then
   log::info "staying down for ${down}s"
   sleep "$down"

@@ -1,14 +1,16 @@
-"""kopf wiring: watches feed the caches and the queues; the queues run the reconcilers.
+"""kopf wiring: watches feed the caches and the queues; the leader's workers run the reconcilers.
 
-kopf gives the watches, peering, the liveness endpoint and login. Only ``on.event`` handlers are
-used: they store no progress annotations and add no finalizers, so kopf writes nothing to the
-watched objects, and every reconcile works from the current state (level-triggered).
+kopf gives the watches, the liveness endpoint and login. It writes nothing: only ``on.event``
+handlers are used (no progress annotations, no finalizers), its Events are off, and it runs
+standalone (no peering objects). Which replica works is decided by our own leader election on a
+Lease (``leaderelection.py``); every replica watches and queues, only the leader's queues run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -23,7 +25,8 @@ from pim_operator.cache import Key
 from pim_operator.kube import config as kubeconfig
 from pim_operator.kube import kinds
 from pim_operator.kube.client import KubeClient
-from pim_operator.probe import loop as probe_loop
+from pim_operator.leaderelection import LeaderElector, Timing
+from pim_operator.leading import LeaderWork
 from pim_operator.reconciler.piminstance import reconcile as instance_reconciler
 from pim_operator.reconciler.pimmodel import reconcile as model_reconciler
 from pim_operator.settings import Settings
@@ -38,6 +41,8 @@ class Holder:
     """The running operator, created at startup (it needs the event loop) and shared by handlers."""
 
     op: Operator | None = None
+    work: LeaderWork | None = None
+    elector: LeaderElector | None = None
     tasks: list[asyncio.Task[None]]
 
     def __init__(self) -> None:
@@ -58,59 +63,87 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
     holder = holder or Holder()
     registry = kopf.OperatorRegistry()
 
+    source = kubeconfig.Source(config.kubeconfig, config.context)
+
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
-        cfg = kubeconfig.load()
+        # kopf calls this at start and again after a 401: each call loads afresh (token files
+        # re-read, exec plugins re-run), from the same source as the operator's own client.
+        loaded = source.load()
+        scheme, token = loaded.scheme_and_token()
         return kopf.ConnectionInfo(
-            server=cfg.server,
-            ca_path=cfg.ca_path,
-            insecure=cfg.insecure,
-            scheme="Bearer" if cfg.bearer() else None,
-            token=cfg.bearer(),
-            certificate_path=cfg.cert_path,
-            private_key_path=cfg.key_path,
-            default_namespace=cfg.namespace,
+            server=loaded.server,
+            ca_path=loaded.config.ssl_ca_cert,
+            insecure=not loaded.config.verify_ssl,
+            scheme=scheme,
+            token=token,
+            certificate_path=loaded.config.cert_file,
+            private_key_path=loaded.config.key_file,
+            default_namespace=loaded.namespace,
         )
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         _configure_kopf(settings, config)
-        op = Operator(settings=config, client=KubeClient(kubeconfig.load()))
+        credentials = await asyncio.to_thread(kubeconfig.Credentials, source)
+        client = KubeClient(credentials)
+        op = Operator(settings=config, client=client)
         op.servicemonitors.ttl = op.cloudnativepg.ttl = config.discovery_interval
         op.model_queue = WorkQueue("PimModel", lambda k: model_reconciler.reconcile(op, k), workers=2)
         op.instance_queue = WorkQueue(
             "PimInstance", lambda k: instance_reconciler.reconcile(op, k), workers=config.workers
         )
-        op.model_queue.start()
-        op.instance_queue.start()
         holder.op = op
+        holder.work = work = LeaderWork(op)
         metrics.INSTANCES_READY.source = lambda: (i.status for i in op.instances.values())
         metrics.MODELS_VALID.source = lambda: (m.status for m in op.models.values())
-        holder.tasks.append(asyncio.create_task(_resync(op), name="resync"))
-        if config.probe_interval > 0:
-            holder.tasks.append(asyncio.create_task(probe_loop.run(op), name="probe"))
-        log.info("pim-operator started", extra={"engine_image": config.engine_image})
+        if config.leader_elect:
+            elector = LeaderElector(
+                client,
+                name=config.lease_name,
+                namespace=config.lease_namespace or credentials.namespace,
+                identity=f"{config.pod_name}_{secrets.token_hex(3)}",
+                timing=Timing(config.lease_duration, config.renew_deadline, config.retry_period),
+                on_started_leading=work.start,
+                on_stopped_leading=work.stop,
+            )
+            holder.elector = elector
+            client.may_write = op.is_leader = lambda: elector.leading
+            holder.tasks.append(asyncio.create_task(elector.run(), name="leader-election"))
+        else:
+            await work.start()
+        log.info(
+            "pim-operator started",
+            extra={
+                "engine_image": config.engine_image,
+                "credentials": credentials.current.origin,
+                "identity": holder.elector.identity if holder.elector else None,
+            },
+        )
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
+        # Order matters: stop renewing (the fence closes), stop the work, and only then free the
+        # lease, so the next leader's first write comes after this replica's last.
         for t in holder.tasks:
             t.cancel()
         await asyncio.gather(*holder.tasks, return_exceptions=True)
-        op = holder.op
-        if op is not None:
-            for q in (op.model_queue, op.instance_queue):
-                if q is not None:
-                    await q.stop()
-            await op.secrets.stop()
-            await op.client.aclose()
+        if holder.work is not None:
+            await holder.work.stop()
+        if holder.elector is not None:
+            await holder.elector.release()
+        if holder.op is not None:
+            await holder.op.secrets.stop()
+            await holder.op.client.aclose()
 
     @kopf.on.probe(id="queues", registry=registry)
     def queues(**_: Any) -> dict[str, Any]:
         op = holder.get()
-        dead = [t.get_name() for t in holder.tasks if t.done()]
+        dead = [t.get_name() for t in holder.tasks if t.done()] + (holder.work.dead() if holder.work else [])
         if dead:
             raise kopf.PermanentError(f"background tasks stopped: {', '.join(dead)}")
         return {
+            "leading": op.is_leader(),
             "instances": len(op.instances),
             "models": len(op.models),
             "queued": len(op.instance_queue or ()),
@@ -125,7 +158,8 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
         if event.get("type") == "DELETED":
             op.models.remove(*key)
             op.model_queue.forget(key)  # type: ignore[union-attr]
-            await model_reconciler.deleted(op, body)
+            if op.is_leader():  # a standby writes nothing, Events included
+                await model_reconciler.deleted(op, body)
             return
         op.models.put(body)
         op.enqueue_model(key)
@@ -144,7 +178,8 @@ def build_registry(config: Settings, holder: Holder | None = None) -> kopf.Opera
             op.probes.pop(key, None)
             op.secrets.forget(key)
             op.instance_queue.forget(key)  # type: ignore[union-attr]
-            await instance_reconciler.forget_cluster_children(op, *key)
+            if op.is_leader():  # a standby writes nothing; the leader's resync sweeps what it missed
+                await instance_reconciler.forget_cluster_children(op, *key)
             if old_model:
                 op.enqueue_model((ns, old_model))
             if gone.node_port is not None:
@@ -186,26 +221,11 @@ def _watch_children(registry: kopf.OperatorRegistry, holder: Holder, kind: kinds
             op.enqueue_instance((owner_ns, owner))
 
 
-async def _resync(op: Operator) -> None:
-    """Re-run every reconcile now and then: drift the watches missed, ConfigMap-sourced models."""
-    while True:
-        await asyncio.sleep(op.settings.resync_interval)
-        for key in op.models.keys():
-            op.enqueue_model(key)
-        for key in op.instances.keys():
-            op.enqueue_instance(key)
-        try:
-            await instance_reconciler.sweep_cluster_children(op)
-        except Exception:  # a failed sweep is retried at the next resync; the loop must go on
-            log.exception("sweeping ClusterRoleBindings failed")
-        op.last_resync = time.monotonic()
-
-
 def _configure_kopf(settings: kopf.OperatorSettings, ours: Settings) -> None:
     settings.watching.server_timeout = ours.watch_server_timeout
     settings.watching.client_timeout = ours.watch_client_timeout
     settings.watching.connect_timeout = 30
     settings.networking.request_timeout = 60
-    # Our own Events say what happened; kopf's would repeat its log lines on the objects.
+    # Our own Events say what happened; kopf's would repeat its log lines on the objects (and a
+    # standby must write nothing).
     settings.posting.enabled = False
-    settings.peering.priority = 0

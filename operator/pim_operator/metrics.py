@@ -58,6 +58,42 @@ API_REQUESTS = Counter(
     ["verb", "kind", "code"],
     registry=REGISTRY,
 )
+WRITES = Counter(
+    "pim_operator_api_writes_total",
+    "Writes (POST, PUT, PATCH, DELETE) this replica sent to the Kubernetes API, by kind; the leader "
+    "lease's renewals are left out. Only the leader's count moves.",
+    ["kind"],
+    registry=REGISTRY,
+)
+WRITES_FENCED = Counter(
+    "pim_operator_api_writes_fenced_total",
+    "Writes refused before sending because this replica does not hold the leader lease, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+CREDENTIAL_RELOADS = Counter(
+    "pim_operator_credential_reloads_total",
+    "Credentials loaded again because the API server refused the current ones (401): a rotated "
+    "token, an expired exec credential.",
+    registry=REGISTRY,
+)
+LEADER = Gauge(
+    "pim_operator_leader",
+    "1 while this replica holds the leader lease (and does the work), 0 while it stands by.",
+    ["identity"],
+    registry=REGISTRY,
+)
+LEADER_TRANSITIONS = Counter(
+    "pim_operator_leader_transitions_total",
+    "Times this replica started (acquired) or stopped (lost, released) leading.",
+    ["transition"],
+    registry=REGISTRY,
+)
+LEADER_SINCE = Gauge(
+    "pim_operator_leader_since_timestamp_seconds",
+    "Unix time this replica last started leading (0: never).",
+    registry=REGISTRY,
+)
 APPLIES_SKIPPED = Counter(
     "pim_operator_applies_skipped_total",
     "Children already as desired, so no apply was sent.",

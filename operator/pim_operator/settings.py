@@ -6,6 +6,7 @@ import argparse
 import fnmatch
 import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,15 @@ class Settings:
     resync_interval: float = 300.0
     discovery_interval: float = 60.0
     workers: int = 8
-    peering: str | None = None  # None: standalone (one replica, no peering objects)
+    kubeconfig: str | None = None  # None: in a pod its ServiceAccount, else $KUBECONFIG / ~/.kube/config
+    context: str | None = None
+    leader_elect: bool = True
+    lease_name: str = "pim-operator"
+    lease_namespace: str | None = None  # None: the pod's namespace, else the kubeconfig context's
+    lease_duration: float = 10.0
+    renew_deadline: float = 7.0
+    retry_period: float = 2.0
+    pod_name: str = ""  # the leader lease's holder identity starts with it
     log_format: str = "json"
     log_level: str = "INFO"
     watch_server_timeout: int = 300
@@ -84,6 +93,26 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+#: Flags with an environment fallback: (flag, env, default, type, help). The help gets "(env NAME)".
+OPTIONS: tuple[tuple[str, str, str, type, str], ...] = (
+    ("--engine-image", "PIM_ENGINE_IMAGE", DEFAULT_ENGINE_IMAGE, str, "engine image of instances without spec.image"),
+    ("--metrics-port", "PIM_METRICS_PORT", "8080", int, "port of the operator's /metrics"),
+    ("--health-port", "PIM_HEALTH_PORT", "8081", int, "port of the liveness endpoint /healthz"),
+    ("--probe-interval", "PIM_PROBE_INTERVAL", "30", float, "seconds between probes of replicas; 0: none"),
+    ("--probe-networks", "PIM_PROBE_NETWORKS", "", str, "CIDRs (a,b): probe only pod IPs in them; default: all"),
+    ("--resync-interval", "PIM_RESYNC_INTERVAL", "300", float, "seconds between full resyncs"),
+    ("--discovery-interval", "PIM_DISCOVERY_INTERVAL", "60", float, "seconds between checks for optional APIs"),
+    ("--workers", "PIM_WORKERS", "8", int, "concurrent instance reconciles"),
+    ("--context", "PIM_KUBE_CONTEXT", "", str, "kubeconfig context; default: the current one"),
+    ("--leader-election-id", "PIM_LEADER_ELECTION_ID", "pim-operator", str, "name of the Lease the replicas share"),
+    ("--leader-election-namespace", "PIM_LEADER_ELECTION_NAMESPACE", "", str, "the Lease's; default: the pod's"),
+    ("--lease-duration", "PIM_LEASE_DURATION", "10", float, "seconds a Lease must stand still to be taken"),
+    ("--renew-deadline", "PIM_RENEW_DEADLINE", "7", float, "seconds the leader may fail to renew before it stops"),
+    ("--retry-period", "PIM_RETRY_PERIOD", "2", float, "seconds between attempts to take or renew the Lease"),
+    ("--log-level", "PIM_LOG_LEVEL", "INFO", str, "DEBUG, INFO, WARNING or ERROR"),
+)
+
+
 def parse(argv: list[str] | None = None) -> Settings:
     p = argparse.ArgumentParser(
         prog="pim-operator",
@@ -96,56 +125,18 @@ def parse(argv: list[str] | None = None) -> Settings:
         help="watch only this namespace (repeatable; env PIM_OPERATOR_NAMESPACES, comma-separated); "
         "default: cluster-wide",
     )
+    for flag, env, default, kind, what in OPTIONS:
+        p.add_argument(flag, type=kind, default=kind(_env(env, default)), help=f"{what} (env {env})")
     p.add_argument(
-        "--engine-image",
-        default=_env("PIM_ENGINE_IMAGE", DEFAULT_ENGINE_IMAGE),
-        help="default engine image for instances without spec.image (env PIM_ENGINE_IMAGE)",
+        "--kubeconfig",
+        default=None,
+        help="kubeconfig to use (default: in a pod its ServiceAccount, else $KUBECONFIG, a list, or ~/.kube/config)",
     )
     p.add_argument(
-        "--metrics-port",
-        type=int,
-        default=int(_env("PIM_METRICS_PORT", "8080")),
-        help="port of the operator's /metrics (env PIM_METRICS_PORT)",
-    )
-    p.add_argument(
-        "--health-port",
-        type=int,
-        default=int(_env("PIM_HEALTH_PORT", "8081")),
-        help="port of the liveness endpoint /healthz (env PIM_HEALTH_PORT)",
-    )
-    p.add_argument(
-        "--probe-interval",
-        type=float,
-        default=float(_env("PIM_PROBE_INTERVAL", "30")),
-        help="seconds between probes of the instances' replicas; 0 disables (env PIM_PROBE_INTERVAL)",
-    )
-    p.add_argument(
-        "--probe-networks",
-        default=_env("PIM_PROBE_NETWORKS", ""),
-        help="comma-separated CIDRs: probe only pod IPs inside them (env PIM_PROBE_NETWORKS); default: every pod IP",
-    )
-    p.add_argument(
-        "--resync-interval",
-        type=float,
-        default=float(_env("PIM_RESYNC_INTERVAL", "300")),
-        help="seconds between full resyncs (env PIM_RESYNC_INTERVAL)",
-    )
-    p.add_argument(
-        "--discovery-interval",
-        type=float,
-        default=float(_env("PIM_DISCOVERY_INTERVAL", "60")),
-        help="seconds between checks for optional APIs such as ServiceMonitor (env PIM_DISCOVERY_INTERVAL)",
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=int(_env("PIM_WORKERS", "8")),
-        help="concurrent instance reconciles (env PIM_WORKERS)",
-    )
-    p.add_argument(
-        "--peering",
-        default=_env("PIM_PEERING", "") or None,
-        help="kopf peering name: replicas sharing it elect one active operator (env PIM_PEERING); default: standalone",
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=_env("PIM_LEADER_ELECT", "true").lower() not in ("0", "false", "no"),
+        help="elect one working replica on a Lease (env PIM_LEADER_ELECT; default on); off: this process always works",
     )
     p.add_argument(
         "--operator-namespace",
@@ -176,8 +167,9 @@ def parse(argv: list[str] | None = None) -> Settings:
         "default: the pod's ServiceAccount token, none outside a cluster",
     )
     p.add_argument("--log-format", choices=["json", "plain", "full"], default=_env("PIM_LOG_FORMAT", "json"))
-    p.add_argument("--log-level", default=_env("PIM_LOG_LEVEL", "INFO"))
     a = p.parse_args(argv)
+    if not a.lease_duration > a.renew_deadline > a.retry_period > 0:
+        p.error("leader election needs --lease-duration > --renew-deadline > --retry-period > 0")
     return Settings(
         engine_image=a.engine_image,
         namespaces=tuple(dict.fromkeys(a.namespace)),
@@ -188,7 +180,15 @@ def parse(argv: list[str] | None = None) -> Settings:
         resync_interval=a.resync_interval,
         discovery_interval=a.discovery_interval,
         workers=a.workers,
-        peering=a.peering,
+        kubeconfig=a.kubeconfig,
+        context=a.context or None,
+        leader_elect=a.leader_elect,
+        lease_name=a.leader_election_id,
+        lease_namespace=a.leader_election_namespace or None,
+        lease_duration=a.lease_duration,
+        renew_deadline=a.renew_deadline,
+        retry_period=a.retry_period,
+        pod_name=os.environ.get("POD_NAME") or socket.gethostname(),
         log_format=a.log_format,
         log_level=a.log_level.upper(),
         operator_namespace=a.operator_namespace or None,

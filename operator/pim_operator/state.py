@@ -7,6 +7,7 @@ operator in-process against a real cluster and throw it away.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,8 @@ class Operator:
     last_resync: float = field(default_factory=time.monotonic)
     #: Namespace uids, the owners of the instances' cluster-scoped children (they never change).
     namespace_uids: dict[str, str] = field(default_factory=dict)
+    #: Whether this replica may work and write now (the leader lease's fence; always, without election).
+    is_leader: Callable[[], bool] = field(default=lambda: True)
 
     def __post_init__(self) -> None:
         self.secrets = SecretWatches(self.client, self.enqueue_instance)

@@ -3,6 +3,9 @@
 Any number of events for one key while it waits collapse into one reconcile; a key is never
 reconciled twice at once (an event during a run marks it dirty, and it runs again after); a
 failing key is retried with exponential backoff instead of spinning.
+
+Keys can be added while no worker runs (a standby replica): they wait, deduplicated, and ``stop``
+puts an interrupted key back, so a queue can be stopped and started again as leadership comes and goes.
 """
 
 from __future__ import annotations
@@ -73,16 +76,27 @@ class WorkQueue(Generic[K]):
         if timer:
             timer.cancel()
 
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
     def start(self) -> None:
+        if self._tasks:
+            return
         for i in range(self._workers):
             self._tasks.append(asyncio.create_task(self._work(), name=f"{self.name}-worker-{i}"))
 
     async def stop(self) -> None:
-        for t in self._tasks:
+        """Cancel the workers (and their reconciles in flight); queued and interrupted keys stay queued."""
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for timer in self._timers.values():
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for key, timer in self._timers.items():
             timer.cancel()
+            self.add(key)
+        self._timers.clear()
+        self._failures.clear()
 
     async def wait_idle(self) -> None:
         await self._idle.wait()
@@ -98,6 +112,9 @@ class WorkQueue(Generic[K]):
             metrics.QUEUE_DEPTH.labels(kind=self.name).set(len(self._waiting))
             try:
                 await self._run(key)
+            except asyncio.CancelledError:
+                self._dirty.add(key)  # interrupted: it runs again when the queue starts again
+                raise
             finally:
                 self._running.discard(key)
                 if key in self._dirty:

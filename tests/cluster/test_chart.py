@@ -25,7 +25,7 @@ RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/warn": "restricted",
 }
-CRD_NAMES = ("pimmodels.pim.dev", "piminstances.pim.dev", "kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev")
+CRD_NAMES = ("pimmodels.pim.dev", "piminstances.pim.dev")
 INSTALL_TIMEOUT = "120s"
 
 
@@ -93,9 +93,9 @@ def release(request: pytest.FixtureRequest, crds: Cluster, helm: Helm, fake_node
         helm("uninstall", rel.name, "-n", ns, "--wait=watcher", check=False)
 
 
-def can_i(cluster: Cluster, release: Release, verb: str, resource: str, ns: str | None = None) -> bool:
+def can_i(cluster: Cluster, release: Release, verb: str, resource: str, ns: str | None = None, name: str = "") -> bool:
     """Ask the authorizer (a SubjectAccessReview) whether the release's ServiceAccount may ``verb``
-    ``resource`` ("plural.group/subresource"), in ``ns`` or in all namespaces."""
+    ``resource`` ("plural.group/subresource"), in ``ns`` or in all namespaces, any or the ``name``d one."""
     kind, _, sub = resource.partition("/")
     plural, _, group = kind.partition(".")
     review = {
@@ -110,6 +110,7 @@ def can_i(cluster: Cluster, release: Release, verb: str, resource: str, ns: str 
                 "resource": plural,
                 "subresource": sub,
                 "namespace": ns or "",
+                "name": name,
             },
         },
     }
@@ -120,13 +121,14 @@ def test_install_makes_an_available_deployment(crds: Cluster, release: Release, 
     selector = f"app.kubernetes.io/instance={release.name},app.kubernetes.io/name=pim-operator"
     (deployment,) = crds.get("deployment", "-n", release.namespace, "-l", selector)["items"]
     assert deployment["status"].get("availableReplicas") == release.replicas
-    strategy = deployment["spec"]["strategy"]["type"]
-    assert strategy == ("Recreate" if release.replicas == 1 else "RollingUpdate")
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"  # a new pod waits as a standby
     pods = crds.get("pods", "-n", release.namespace, "-l", "app.kubernetes.io/name=pim-operator")["items"]
     assert {p["spec"]["nodeName"] for p in pods} == {fake_node}
     env = {e["name"]: e.get("value", "") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["PIM_OPERATOR_NAMESPACES"] == ",".join(release.watched)
-    assert env["PIM_PEERING"] == (release.name if release.replicas > 1 else "")
+    assert env["PIM_LEADER_ELECTION_NAMESPACE"] == release.namespace
+    budgets = crds.get("pdb", "-n", release.namespace, "-l", f"app.kubernetes.io/instance={release.name}")["items"]
+    assert len(budgets) == (1 if release.replicas > 1 else 0)
 
 
 def test_service_account_may_do_what_the_operator_does(crds: Cluster, release: Release) -> None:
@@ -149,9 +151,12 @@ def test_service_account_may_do_what_the_operator_does(crds: Cluster, release: R
         ]:
             assert can_i(crds, release, verb, resource, ns), f"{release.user} cannot {verb} {resource} in {ns}"
     assert can_i(crds, release, "watch", "customresourcedefinitions.apiextensions.k8s.io")
-    if release.replicas > 1:
-        peering = "clusterkopfpeerings.kopf.dev" if release.scope == "cluster" else "kopfpeerings.kopf.dev"
-        assert can_i(crds, release, "patch", peering, None if release.scope == "cluster" else targets[0])
+    selector = f"app.kubernetes.io/instance={release.name},app.kubernetes.io/name=pim-operator"
+    (deployment,) = crds.get("deployment", "-n", release.namespace, "-l", selector)["items"]
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    lease = env["PIM_LEADER_ELECTION_ID"]
+    assert can_i(crds, release, "update", "leases.coordination.k8s.io", release.namespace, lease)
+    assert can_i(crds, release, "create", "leases.coordination.k8s.io", release.namespace)
 
 
 def test_service_account_may_do_nothing_broader(crds: Cluster, release: Release) -> None:
@@ -164,6 +169,7 @@ def test_service_account_may_do_nothing_broader(crds: Cluster, release: Release)
         ("delete", "pods"),
         ("update", "piminstances.pim.dev"),
         ("create", "clusterroles.rbac.authorization.k8s.io"),
+        ("update", "leases.coordination.k8s.io"),  # only its own Lease, in its own namespace
         ("patch", "customresourcedefinitions.apiextensions.k8s.io"),
     ]:
         assert not can_i(crds, release, verb, resource, ns), f"{release.user} may {verb} {resource} in {ns}"

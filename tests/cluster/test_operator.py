@@ -244,7 +244,8 @@ def test_node_port_clash_is_a_condition_not_a_crash(cluster, books):
     assert f"{books}/first" in c["message"]
     ready = condition(cluster, "pi", books, "second", "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "PortConflict")
-    assert cluster.kubectl("get", "service", "second", "-n", books, check=False).returncode != 0
+    for kind, child in (("service", "second"), ("deployment", "second"), ("configmap", "second-model")):
+        assert cluster.kubectl("get", kind, child, "-n", books, check=False).returncode != 0, kind  # nothing made
     cluster.kubectl("delete", "pi", "first", "-n", books)
     wait_condition(cluster, "pi", books, "second", "Ready", "True", timeout=90)
     assert cluster.get("service", "second", "-n", books)["spec"]["ports"][0]["nodePort"] == 30555

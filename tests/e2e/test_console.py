@@ -28,6 +28,7 @@ import pytest
 from tests.support.browser import act, attribute, chromium, console_errors, find, press, quit_chromium, shot, type_into
 from tests.support.console import PortForward, run_documented
 from tests.support.helm import CHART, Helm, set_args
+from tests.support.operator_incluster import image_values
 from tests.support.pim import pim_model
 from tests.support.waiting import wait_for
 
@@ -120,6 +121,7 @@ def installed(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     # e2e-helm-*: the suite's own host operator leaves these namespaces to the one installed here.
     watched = cluster.namespace("e2e-helm-console", labels=restricted)
     values = {
+        **image_values(),
         "rbac.scope": "namespaced",
         "watchNamespaces": [watched],
         "nodeSelector": dict([NODE_LABEL]),

@@ -21,7 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.cluster import Cluster
-from tests.support.helm import CHART, Helm, leftovers, set_args
+from tests.support.helm import CHART, Helm, leader_pod, leftovers, operator_pods, set_args
 from tests.support.operator_incluster import image_values
 from tests.support.pim import BOOKS, apply, pim_model, status_of, wait_condition
 from tests.support.reach import forward
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 NODE_LABEL = ("pim.dev/node", "local")
 RELEASE = "pim-e2e"
 INSTANCE = "shelf"  # not the release name: both use the app.kubernetes.io/instance label
-CRD_NAMES = ("pimmodels.pim.dev", "piminstances.pim.dev", "kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev")
+CRD_NAMES = ("pimmodels.pim.dev", "piminstances.pim.dev")
 
 
 @dataclass
@@ -43,10 +43,11 @@ class Installed:
     watched: str
     uninstalled: bool = False
 
-    def operator_pod(self) -> dict[str, Any]:
-        pods = self.cluster.get("pods", "-n", self.namespace, "-l", "app.kubernetes.io/name=pim-operator")["items"]
-        (pod,) = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-        return pod
+    def operator_pods(self) -> list[dict[str, Any]]:
+        return operator_pods(self.cluster, self.namespace, RELEASE)
+
+    def leader_pod(self) -> dict[str, Any] | None:
+        return leader_pod(self.cluster, self.namespace, RELEASE)
 
 
 @pytest.fixture(scope="module")
@@ -94,17 +95,20 @@ def operator_metric(url: str, name: str, **labels: str) -> float:
 
 
 def test_operator_runs_in_cluster_and_is_ready(installed: Installed) -> None:
-    pod = installed.operator_pod()
-    node = installed.cluster.get("node", pod["spec"]["nodeName"])
-    assert node["metadata"]["labels"].get(NODE_LABEL[0]) == NODE_LABEL[1]
-    ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
-    assert ready["Ready"] == "True"
-    (container,) = pod["status"]["containerStatuses"]
+    pods = installed.operator_pods()
+    assert len(pods) == 2  # the chart's default: a leader and a standby
     values = image_values()
-    assert container["image"].endswith(f"{values['image.repository']}:{values['image.tag']}")
-    assert container["restartCount"] == 0
-    with forward(installed.cluster, installed.namespace, f"pod/{pod['metadata']['name']}", 8081) as health:
-        assert httpx.get(f"{health.url}/healthz", timeout=5).status_code == 200
+    for pod in pods:
+        node = installed.cluster.get("node", pod["spec"]["nodeName"])
+        assert node["metadata"]["labels"].get(NODE_LABEL[0]) == NODE_LABEL[1]
+        ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+        assert ready["Ready"] == "True"
+        (container,) = pod["status"]["containerStatuses"]
+        assert container["image"].endswith(f"{values['image.repository']}:{values['image.tag']}")
+        assert container["restartCount"] == 0
+        with forward(installed.cluster, installed.namespace, f"pod/{pod['metadata']['name']}", 8081) as health:
+            assert httpx.get(f"{health.url}/healthz", timeout=5).status_code == 200
+    wait_for(installed.leader_pod, 60, "one replica to hold the leader Lease")
 
 
 def test_operator_serves_a_model(installed: Installed) -> None:
@@ -133,11 +137,17 @@ def test_operator_serves_a_model(installed: Installed) -> None:
         listed = httpx.get(f"{base}/api/v1/books", timeout=10).json()
         assert [(b["title"], b["isbn"]) for b in listed["items"]] == [(book["title"], book["isbn"])]
 
-    # The in-cluster operator did it (not some other operator): its own counters say so.
-    operator_pod = f"pod/{installed.operator_pod()['metadata']['name']}"
-    with forward(cluster, installed.namespace, operator_pod, 8080) as pf:
+    # The in-cluster leader did it (not some other operator): its own counters say so; the standby wrote nothing.
+    leader = wait_for(installed.leader_pod, 60, "the leader")
+    with forward(cluster, installed.namespace, f"pod/{leader['metadata']['name']}", 8080) as pf:
         metrics = f"{pf.url}/metrics"
         assert operator_metric(metrics, "pim_operator_reconcile_total", kind="PimInstance", result="success") > 0
+        assert operator_metric(metrics, "pim_operator_leader") == 1
+    (standby,) = [p for p in installed.operator_pods() if p["metadata"]["uid"] != leader["metadata"]["uid"]]
+    with forward(cluster, installed.namespace, f"pod/{standby['metadata']['name']}", 8080) as pf:
+        metrics = f"{pf.url}/metrics"
+        assert operator_metric(metrics, "pim_operator_leader") == 0
+        assert operator_metric(metrics, "pim_operator_api_writes_total") == 0
 
 
 def test_helm_test_passes(installed: Installed) -> None:

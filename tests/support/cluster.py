@@ -157,12 +157,14 @@ class Cluster(Kubectl):
         kubeconfig.chmod(0o600)
         return Cluster(kubeconfig, self.cache_dir)
 
-    def restart(self, *components: str, signal: str = "TERM", down: float = 0) -> None:
+    def restart(self, *components: str, signal: str = "TERM", down: float = 0, between: str | None = None) -> None:
         """Restart components of the local cluster in place (``hack/cluster/restart.sh``): stopped
-        with ``signal`` in reverse order, ``down`` seconds later started in order, each waited for."""
+        with ``signal`` in reverse order, ``between`` run while all are down, ``down`` seconds
+        later started in order, each waited for."""
         if self.dir is None:
             raise ClusterError("only the local cluster's components can be restarted")
-        args = ["--signal", signal, "--down", f"{down:g}", str(self.dir), *components]
+        hook = ["--between", between] if between else []
+        args = ["--signal", signal, "--down", f"{down:g}", *hook, str(self.dir), *components]
         run_script("restart.sh", *args, timeout=DOWN_TIMEOUT + UP_TIMEOUT)
 
     def cleanup(self) -> None:

@@ -70,9 +70,12 @@ def operator(
         "3",
         "--discovery-interval",
         "2",
-        # Namespaces of the helm e2e test belong to the operator that test installs in-cluster.
+        # Namespaces of the helm e2e tests belong to the operators those tests install in-cluster,
+        # and own-op-* ones to operators a test runs itself (leader election, credentials).
         "--namespace",
         "!e2e-helm-*",
+        "--namespace",
+        "!own-op-*",
         "--workers",
         "8",
     )

@@ -24,12 +24,12 @@ RELEASE_NAMESPACED_KINDS = (
     "configmaps",
     "roles.rbac.authorization.k8s.io",
     "rolebindings.rbac.authorization.k8s.io",
-    "kopfpeerings.kopf.dev",
+    "poddisruptionbudgets.policy",
+    "leases.coordination.k8s.io",
 )
 RELEASE_CLUSTER_KINDS = (
     "clusterroles.rbac.authorization.k8s.io",
     "clusterrolebindings.rbac.authorization.k8s.io",
-    "clusterkopfpeerings.kopf.dev",
 )
 
 
@@ -71,3 +71,19 @@ def leftovers(cluster: Any, release: str, namespaces: list[str]) -> list[str]:
     for kind in RELEASE_CLUSTER_KINDS:
         found += [f"{kind}/{i['metadata']['name']}" for i in cluster.get(kind, "-l", selector)["items"]]
     return found
+
+
+def operator_pods(cluster: Any, namespace: str, release: str) -> list[dict[str, Any]]:
+    """The release's operator pods, those on their way out left aside."""
+    selector = f"{INSTANCE_LABEL}={release},app.kubernetes.io/name=pim-operator"
+    pods = cluster.get("pods", "-n", namespace, "-l", selector)["items"]
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+
+
+def leader_pod(cluster: Any, namespace: str, release: str) -> dict[str, Any] | None:
+    """The operator replica that holds the release's leader Lease (its holder identity is the pod
+    name, "_", and a per-process suffix), or None while nobody does."""
+    leases = cluster.get("leases", "-n", namespace, "-l", f"{INSTANCE_LABEL}={release}")["items"]
+    holders = [(lease["spec"].get("holderIdentity") or "") for lease in leases]
+    pods = operator_pods(cluster, namespace, release)
+    return next((p for p in pods for h in holders if h.startswith(p["metadata"]["name"] + "_")), None)

@@ -5,7 +5,8 @@ the node containers), an operator running on the host could not probe its instan
 the e2e suite installs the chart instead, with the images ``make kind-load`` put on the nodes. It
 takes over the release ``make kind-deploy`` installs (same name and namespace) for the session,
 with the suite's short intervals, and at the end rolls that release back to where it was, or
-uninstalls it when there was none. Its own metrics are read through a port-forward.
+uninstalls it when there was none. The chart runs two replicas: logs and metrics (read through a
+port-forward) come from the one that leads.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.helm import CHART, Helm, set_args
+from tests.support.helm import CHART, Helm, leader_pod, set_args
 from tests.support.reach import PortForward
+from tests.support.waiting import wait_for
 
 RELEASE = "pim-operator"
 NAMESPACE = "pim-system"
@@ -64,12 +66,21 @@ class InClusterOperator:
         else:
             self.helm("rollback", RELEASE, str(self.previous_revision), "-n", NAMESPACE, "--wait", check=False)
 
+    def leader(self) -> str:
+        """``pod/NAME`` of the replica that leads: the chart runs two, and only the leader works."""
+        pod = wait_for(lambda: leader_pod(self.cluster, NAMESPACE, RELEASE), 60, "an operator replica to lead")
+        return f"pod/{pod['metadata']['name']}"
+
     def logs(self, lines: int = 80) -> str:
-        return self.cluster.kubectl("logs", "-n", NAMESPACE, f"deploy/{RELEASE}", f"--tail={lines}", check=False).stdout
+        return self.cluster.kubectl("logs", "-n", NAMESPACE, self.leader(), f"--tail={lines}", check=False).stdout
 
     def metrics_text(self) -> str:
-        if self._metrics is None:
-            self._metrics = PortForward(self.cluster.kubeconfig, NAMESPACE, f"deploy/{RELEASE}", 8080)
+        """The leader's metrics (a new forward when the leader changed)."""
+        leader = self.leader()
+        if self._metrics is None or self._metrics.target != leader:
+            if self._metrics is not None:
+                self._metrics.close()
+            self._metrics = PortForward(self.cluster.kubeconfig, NAMESPACE, leader, 8080)
         return httpx.get(f"{self._metrics.url}/metrics", timeout=5).text
 
     def metric(self, name: str, **labels: str) -> float:

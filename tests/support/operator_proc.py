@@ -16,10 +16,11 @@ from tests.support.net import free_ports
 
 
 class OperatorProcess:
-    def __init__(self, kubeconfig: Path, log_dir: Path, *args: str) -> None:
+    def __init__(self, kubeconfig: Path, log_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.kubeconfig = kubeconfig
         self.log_dir = log_dir
         self.args = args
+        self.env = env or {}
         self.metrics_port, self.health_port = free_ports(2)
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -29,8 +30,12 @@ class OperatorProcess:
         return self.log_dir / f"operator-{self.starts}.log"
 
     def start(self, timeout: float = 60) -> None:
+        # Fresh ports each time: a port this process let go of may since be another's (a client's).
+        self.metrics_port, self.health_port = free_ports(2)
         self.starts += 1
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
+        if os.environ.get("ENGINE_IMAGE"):  # the engine image this run built, as image_values() gives the chart
+            env.setdefault("PIM_ENGINE_IMAGE", os.environ["ENGINE_IMAGE"])
         env.pop("KUBERNETES_SERVICE_HOST", None)
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
@@ -62,6 +67,14 @@ class OperatorProcess:
             time.sleep(0.2)
         raise AssertionError(f"operator not healthy after {timeout}s:\n{self.log_tail()}")
 
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def send(self, sig: int) -> None:
+        """Send ``sig`` and return at once (SIGSTOP, SIGCONT)."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
     def kill(self, sig: int = signal.SIGKILL) -> int:
         assert self.proc is not None
         self.proc.send_signal(sig)
@@ -92,6 +105,11 @@ class OperatorProcess:
                     total += s.value
         return total
 
+    def leading(self) -> bool:
+        """Whether this process says it holds the leader lease (and works)."""
+        return self.metric("pim_operator_leader") == 1
+
     def writes(self) -> float:
-        """API requests that can change state: the number a no-op resync must not move."""
-        return sum(self.metric("pim_operator_api_requests_total", verb=v) for v in ("POST", "PUT", "PATCH", "DELETE"))
+        """API requests that can change state, the leader lease's renewals left out: the number a
+        no-op resync must not move, and a standby's (always 0)."""
+        return self.metric("pim_operator_api_writes_total")

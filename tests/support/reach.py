@@ -31,6 +31,7 @@ class PortForward:
     def __init__(self, kubeconfig: Path, namespace: str, target: str, port: int, timeout: float = 30) -> None:
         self.args = [KUBECTL, f"--kubeconfig={kubeconfig}", "port-forward", "-n", namespace, target, f":{port}"]
         self.args += ["--address", "127.0.0.1"]
+        self.target = target
         self.what = f"{namespace}/{target}:{port}"
         self.timeout = timeout
         self.proc: subprocess.Popen[str] | None = None

@@ -1,6 +1,7 @@
 """The Helm chart, checked without a cluster: its CRDs are deploy/crds' bytes, it lints clean, and
 every rendering (both RBAC scopes, one and two replicas) grants the operator exactly the verbs it
-uses, with no wildcard, and runs only restricted-PodSecurity pods.
+uses, with no wildcard, runs only restricted-PodSecurity pods, and runs replicas that elect a
+leader on a Lease, spread by a preferred anti-affinity and kept by a PodDisruptionBudget.
 
 helm is a real binary fetched by hack/helm.sh (cached); when it cannot be had, these tests fail
 with the script's reason rather than skip.
@@ -149,12 +150,14 @@ def operator_cluster_roles(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, Any]]]) -> None:
     scenario, docs = rendered
+    lease_roles = [d for d in of_kind(docs, "Role") if d["metadata"]["name"].endswith("-leader-election")]
+    roles = [d for d in of_kind(docs, "Role") if d not in lease_roles]
     cluster_rules = [r for d in operator_cluster_roles(docs) for r in d["rules"]]
     if scenario.startswith("cluster"):
         scopes = {None: cluster_rules}
-        assert not of_kind(docs, "Role")
+        assert not roles
     else:
-        scopes = {d["metadata"]["namespace"]: d["rules"] for d in of_kind(docs, "Role")}
+        scopes = {d["metadata"]["namespace"]: d["rules"] for d in roles}
         assert set(scopes) == set(WATCHED)
         # The cluster-level roles (kopf's scanning, the engines' auth delegation) grant nothing on
         # the operator's namespaced objects.
@@ -166,6 +169,15 @@ def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, 
             "clusterrolebindings",
             "clusterroles",
         }
+    # The leader Lease: its own Role in the release namespace, limited to the one Lease but for create.
+    (lease_role,) = lease_roles
+    assert lease_role["metadata"]["namespace"] == NAMESPACE
+    lease = operator_env(docs)["PIM_LEADER_ELECTION_ID"]
+    assert {(r.get("resourceNames") and tuple(r["resourceNames"]), tuple(r["verbs"])) for r in lease_role["rules"]} == {
+        ((lease,), ("get", "update")),
+        (None, ("create",)),
+    }
+    assert all(r["apiGroups"] == ["coordination.k8s.io"] and r["resources"] == ["leases"] for r in lease_role["rules"])
     namespaced = [k for k in CHILD_KINDS if k.namespaced]
     needed = {
         (group_of(k), k.plural, v) for k in namespaced for v in ("get", "list", "watch", "create", "patch", "delete")
@@ -177,9 +189,6 @@ def test_rbac_grants_what_the_operator_uses(rendered: tuple[str, list[dict[str, 
     for k in (kinds.PIMMODEL, kinds.PIMINSTANCE):
         needed |= {(group_of(k), k.plural, v) for v in ("get", "list", "watch")}
         needed.add((group_of(k), f"{k.plural}/status", "patch"))
-    if scenario.endswith("-2"):
-        peerings = "clusterkopfpeerings" if scenario.startswith("cluster") else "kopfpeerings"
-        needed |= {("kopf.dev", peerings, v) for v in ("get", "list", "watch", "patch")}
     for ns, rules in scopes.items():
         missing = needed - granted(rules)
         assert not missing, f"rules for {ns or 'the cluster'} lack {sorted(missing)}"
@@ -258,24 +267,60 @@ def test_every_pod_is_restricted(rendered: tuple[str, list[dict[str, Any]]]) -> 
             assert set(volume) - {"name"} <= {"emptyDir", "configMap", "secret", "projected"}, volume
 
 
-def test_replicas_decide_strategy_and_peering(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+def test_replicas_elect_a_leader_spread_out_and_keep_one_through_disruptions(
+    rendered: tuple[str, list[dict[str, Any]]],
+) -> None:
     scenario, docs = rendered
     (deployment,) = of_kind(docs, "Deployment")
     env = operator_env(docs)
-    peerings = of_kind(docs, "KopfPeering") + of_kind(docs, "ClusterKopfPeering")
+    assert not of_kind(docs, "KopfPeering") + of_kind(docs, "ClusterKopfPeering")
+    assert (env["PIM_LEADER_ELECT"], env["PIM_LEADER_ELECTION_NAMESPACE"]) == ("true", NAMESPACE)
+    assert env["PIM_LEADER_ELECTION_ID"] == f"{RELEASE}-pim-operator"
+    assert float(env["PIM_LEASE_DURATION"]) > float(env["PIM_RENEW_DEADLINE"]) > float(env["PIM_RETRY_PERIOD"])
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    pod_name = next(e for e in container["env"] if e["name"] == "POD_NAME")
+    assert pod_name["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    # A new pod starts as a standby before the old leader stops (and releases the lease).
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    (term,) = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert term["podAffinityTerm"] == {
+        "topologyKey": "kubernetes.io/hostname",
+        "labelSelector": {"matchLabels": selector},
+    }
+    (lease_object,) = of_kind(docs, "Lease")  # the chart's, so that uninstall removes it; the operator fills it
+    assert (lease_object["metadata"]["name"], lease_object["metadata"]["namespace"]) == (
+        env["PIM_LEADER_ELECTION_ID"],
+        NAMESPACE,
+    )
+    assert lease_object["spec"] == {}
+    budgets = of_kind(docs, "PodDisruptionBudget")
     if scenario.endswith("-1"):
-        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-        assert env["PIM_PEERING"] == ""
-        assert not peerings
+        assert deployment["spec"]["replicas"] == 1
+        assert not budgets  # a budget for one pod would block every drain
     else:
         assert deployment["spec"]["replicas"] == 2
-        assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
-        assert env["PIM_PEERING"] == RELEASE
-        assert {p["metadata"]["name"] for p in peerings} == {RELEASE}
-        if scenario.startswith("cluster"):
-            assert [p["kind"] for p in peerings] == ["ClusterKopfPeering"]
-        else:
-            assert sorted(p["metadata"]["namespace"] for p in peerings) == sorted(WATCHED)
+        (budget,) = budgets
+        assert budget["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+
+
+def test_defaults_are_two_replicas_and_election_can_be_turned_off() -> None:
+    docs = render()
+    assert of_kind(docs, "Deployment")[0]["spec"]["replicas"] == 2
+    assert of_kind(docs, "PodDisruptionBudget")
+    single = render("replicaCount=1", "leaderElection.enabled=false")
+    (deployment,) = of_kind(single, "Deployment")
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # never two unelected operators
+    assert operator_env(single)["PIM_LEADER_ELECT"] == "false"
+    assert not [d for d in of_kind(single, "Role") if d["metadata"]["name"].endswith("-leader-election")]
+    bad = helm("template", RELEASE, str(CHART), "--set", "leaderElection.renewDeadline=30", check=False)
+    assert bad.returncode != 0
+    assert "leaseDuration > renewDeadline > retryPeriod" in bad.stderr
 
 
 def test_operator_env_follows_values(rendered: tuple[str, list[dict[str, Any]]]) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
-from pim_operator.reconciler.piminstance.ports import conflict
+from pim_operator.reconciler.piminstance.ports import conflict, holder
 
 pytestmark = pytest.mark.unit
 
@@ -44,3 +44,21 @@ def test_deleting_holder_releases_the_port():
     holder = inst("h", "t1", 30001)
     holder["metadata"]["deletionTimestamp"] = "t3"
     assert check(inst("late", "t2", 30001), holder) is None
+
+
+def service(ns: str, instance: str, node_port: int) -> dict:
+    return {
+        "metadata": {"name": instance, "namespace": ns, "labels": {"app.kubernetes.io/instance": instance}},
+        "spec": {"type": "NodePort", "ports": [{"port": 8000, "nodePort": node_port}]},
+    }
+
+
+def test_whoever_holds_the_port_keeps_it_whatever_the_timestamps_say():
+    """Created in the same second, the name would pick "a"; but "b" got its Service first."""
+    a, b = inst("a", "t", 30001), inst("b", "t", 30001)
+    held = holder([service("a", "other", 30002), service("a", "b", 30001)], 30001)
+    assert held == ("a", "b")
+    objs = [PimInstance.from_body(x) for x in (a, b)]
+    assert conflict(objs[0], objs, held) == "nodePort 30001 is already claimed by PimInstance a/b"
+    assert conflict(objs[1], objs, held) is None
+    assert holder([service("a", "b", 30001)], 30009) is None

@@ -77,3 +77,14 @@ def test_a_corrupt_snapshot_is_rederived_from_the_model():
 
 def test_loading_is_memoized_by_text():
     assert load(V1, "yaml", "a") is load(V1, "yaml", "a")
+
+
+def test_a_model_too_big_for_an_instances_configmap_is_refused_with_its_size(monkeypatch):
+    from pim_operator.reconciler.pimmodel import load as load_module
+
+    monkeypatch.setattr(load_module, "SNAPSHOT_LIMIT", 200)
+    loaded = load(V1 + "# too big\n", "yaml", "pimmodel/ns/big")
+    assert loaded.model is None
+    assert loaded.error is not None
+    assert loaded.error.startswith("pimmodel/ns/big: the normalized model (1 entities) is ")
+    assert "at most 200 bytes: split the model" in loaded.error

@@ -96,3 +96,38 @@ def test_failures_are_retried_with_backoff_until_success():
     gaps = [b - a for a, b in itertools.pairwise(calls)]
     assert gaps[0] >= 0.045
     assert gaps[1] >= 0.095  # doubled
+
+
+def test_stopping_keeps_waiting_and_interrupted_keys_for_the_next_start():
+    """A standby queues keys without running them; losing leadership interrupts a reconcile, which
+    runs again (whole) when the queue starts again."""
+    runs: list[str] = []
+    done: list[str] = []
+
+    async def main():
+        started = asyncio.Event()
+
+        async def handler(key):
+            runs.append(key)
+            if key == "slow" and runs.count("slow") == 1:
+                started.set()
+                await asyncio.sleep(60)
+            done.append(key)
+
+        q = WorkQueue("t", handler, workers=1)
+        q.add("slow")
+        assert not q.running
+        q.start()
+        await started.wait()
+        q.add("waiting")
+        await q.stop()
+        assert not q.running
+        assert done == []
+        assert len(q) == 2
+        q.start()
+        await q.wait_idle()
+        await q.stop()
+
+    run(main())
+    assert sorted(done) == ["slow", "waiting"]
+    assert runs.count("slow") == 2

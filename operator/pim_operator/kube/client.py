@@ -3,21 +3,30 @@
 Writes of children go through server-side apply with one field manager, so a re-apply of an
 unchanged object is a no-op on the server and fields owned by others (an HPA's replica count,
 defaults) are left alone.
+
+Every write passes the client's fence first (``may_write``: this replica holds the leader lease), so
+a replica that lost the lease cannot write even from a reconcile that has not noticed yet. The
+lease itself is written past the fence. A 401 reloads the credentials and retries once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx
 
 from pim_operator import metrics
 from pim_operator.kube import kinds
-from pim_operator.kube.config import ClusterConfig
+from pim_operator.kube.config import Credentials
 
 FIELD_MANAGER = "pim-operator"
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class NotLeader(RuntimeError):
+    """A write refused by the client's fence: this replica does not hold the leader lease."""
 
 
 class ApiError(RuntimeError):
@@ -45,16 +54,31 @@ class ApiError(RuntimeError):
 
 
 class KubeClient:
-    def __init__(self, config: ClusterConfig, *, field_manager: str = FIELD_MANAGER, timeout: float = 30.0) -> None:
-        self.config = config
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        field_manager: str = FIELD_MANAGER,
+        timeout: float = 30.0,
+        may_write: Callable[[], bool] | None = None,
+    ) -> None:
+        self.credentials = credentials
         self.field_manager = field_manager
-        self._http = httpx.AsyncClient(
-            base_url=config.server,
-            verify=config.ssl_context(),
-            timeout=timeout,
+        self.may_write = may_write or (lambda: True)
+        self._timeout = timeout
+        self._tls = credentials.current.tls
+        self._http = self._connect()
+        self._streams: httpx.AsyncClient | None = None  # watches (``watch_one``), made on first use
+        self._streams_tls = self._tls
+
+    def _connect(self) -> httpx.AsyncClient:
+        current = self.credentials.current
+        return httpx.AsyncClient(
+            base_url=current.server,
+            verify=current.ssl_context(),
+            timeout=self._timeout,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
-        self._streams: httpx.AsyncClient | None = None
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -70,17 +94,56 @@ class KubeClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        fenced: bool = True,
     ) -> httpx.Response:
+        if fenced and method in WRITE_VERBS and not self.may_write():
+            metrics.WRITES_FENCED.labels(kind=kind).inc()
+            raise NotLeader(f"{method} {path}: this replica does not hold the leader lease")
         headers = {"Accept": "application/json"}
-        token = self.config.bearer()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         content = None
         if body is not None:
             headers["Content-Type"] = content_type
             content = json.dumps(body).encode()
-        resp = await self._http.request(method, path, params=params, content=content, headers=headers)
+        auth = await self._send_headers(headers)
+        resp = await self._send(method, path, params, content, headers, kind)
+        if resp.status_code == 401 and await self.credentials.reload(rejected=auth):
+            await self._send_headers(headers)
+            resp = await self._send(method, path, params, content, headers, kind)
+        return resp
+
+    async def _send_headers(self, headers: dict[str, str]) -> str | None:
+        auth = await self.credentials.authorization()
+        if auth:
+            headers["Authorization"] = auth
+        else:
+            headers.pop("Authorization", None)
+        if self.credentials.current.tls != self._tls:  # new client certificate or CA: new connections
+            self._tls = self.credentials.current.tls
+            old, self._http = self._http, self._connect()
+            await old.aclose()
+        return auth
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+        kind: str,
+    ) -> httpx.Response:
+        sni = self.credentials.current.config.tls_server_name
+        resp = await self._http.request(
+            method,
+            path,
+            params=params,
+            content=content,
+            headers=headers,
+            extensions={"sni_hostname": sni} if sni else None,
+        )
         metrics.API_REQUESTS.labels(verb=method, kind=kind, code=str(resp.status_code)).inc()
+        if method in WRITE_VERBS and kind != kinds.LEASE.kind:
+            metrics.WRITES.labels(kind=kind).inc()
         return resp
 
     async def get(self, kind: kinds.Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
@@ -154,7 +217,8 @@ class KubeClient:
 
         Watches run on a connection pool of their own (HTTP/2: many watches share one connection),
         so they never take the connections that reconciles need. Without ``resource_version`` the server first
-        sends the object as it is now (if it exists). Raises ``ApiError`` (410 Gone: start over).
+        sends the object as it is now (if it exists). Raises ``ApiError`` (410 Gone: start over; 401 after
+        the credentials were reloaded: the caller's retry uses the new ones).
         """
         params = {
             "watch": "true",
@@ -165,18 +229,28 @@ class KubeClient:
         if resource_version:
             params["resourceVersion"] = resource_version
         headers = {"Accept": "application/json"}
-        token = self.config.bearer()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        auth = await self._send_headers(headers)
         read = httpx.Timeout(30.0, read=timeout + 30.0)
-        if self._streams is None:
-            self._streams = httpx.AsyncClient(base_url=self.config.server, verify=self.config.ssl_context(), http2=True)
+        current = self.credentials.current
+        if self._streams is None or self._streams_tls != current.tls:
+            if self._streams is not None:
+                await self._streams.aclose()
+            self._streams = httpx.AsyncClient(base_url=current.server, verify=current.ssl_context(), http2=True)
+            self._streams_tls = current.tls
+        sni = current.config.tls_server_name
         async with self._streams.stream(
-            "GET", kind.path(namespace), params=params, headers=headers, timeout=read
+            "GET",
+            kind.path(namespace),
+            params=params,
+            headers=headers,
+            timeout=read,
+            extensions={"sni_hostname": sni} if sni else None,
         ) as resp:
             metrics.API_REQUESTS.labels(verb="WATCH", kind=kind.kind, code=str(resp.status_code)).inc()
             if resp.is_error:
                 await resp.aread()
+                if resp.status_code == 401:
+                    await self.credentials.reload(rejected=auth)
                 raise ApiError.from_response(resp)
             async for line in resp.aiter_lines():
                 if not line.strip():
@@ -187,9 +261,20 @@ class KubeClient:
                     raise ApiError(int(st.get("code") or 500), str(st.get("reason")), str(st.get("message")))
                 yield event
 
-    async def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+    async def create(self, obj: Mapping[str, Any], *, fenced: bool = True) -> dict[str, Any]:
         kind = kinds.of(obj)
-        resp = await self._request("POST", kind.path(obj["metadata"].get("namespace")), kind=kind.kind, body=obj)
+        path = kind.path(obj["metadata"].get("namespace"))
+        resp = await self._request("POST", path, kind=kind.kind, body=obj, fenced=fenced)
+        if resp.is_error:
+            raise ApiError.from_response(resp)
+        return resp.json()
+
+    async def replace(self, obj: Mapping[str, Any], *, fenced: bool = True) -> dict[str, Any]:
+        """PUT ``obj``; its ``metadata.resourceVersion`` makes it a compare-and-swap (409 if stale)."""
+        kind = kinds.of(obj)
+        meta = obj["metadata"]
+        path = kind.path(meta.get("namespace"), meta["name"])
+        resp = await self._request("PUT", path, kind=kind.kind, body=obj, fenced=fenced)
         if resp.is_error:
             raise ApiError.from_response(resp)
         return resp.json()

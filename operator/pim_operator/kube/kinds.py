@@ -47,6 +47,7 @@ PDB = Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets")
 CNPG_CLUSTER = Kind("postgresql.cnpg.io/v1", "Cluster", "clusters")
 SERVICEMONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
 ENDPOINTSLICE = Kind("discovery.k8s.io/v1", "EndpointSlice", "endpointslices")
+LEASE = Kind("coordination.k8s.io/v1", "Lease", "leases")
 PIMMODEL = Kind(API_VERSION, MODEL_KIND, MODEL_PLURAL)
 PIMINSTANCE = Kind(API_VERSION, INSTANCE_KIND, INSTANCE_PLURAL)
 
@@ -70,6 +71,7 @@ BY_KIND: dict[tuple[str, str], Kind] = {
         CNPG_CLUSTER,
         SERVICEMONITOR,
         ENDPOINTSLICE,
+        LEASE,
         PIMMODEL,
         PIMINSTANCE,
     )

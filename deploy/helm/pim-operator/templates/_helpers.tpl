@@ -64,10 +64,16 @@ cluster install watches every namespace but those excludeNamespaces names ("!pat
 {{- end }}
 {{- end }}
 
-{{/* kopf peering name, empty when a single replica runs standalone. */}}
-{{- define "pim-operator.peering" -}}
-{{- if gt (int .Values.replicaCount) 1 }}
-{{- default .Release.Name .Values.peering.name }}
+{{/* The Lease the replicas elect their leader on (in the release namespace). */}}
+{{- define "pim-operator.lease" -}}
+{{- include "pim-operator.fullname" . }}
+{{- end }}
+
+{{/* The leader election timing, checked as client-go checks it. */}}
+{{- define "pim-operator.leaderElection" -}}
+{{- $le := .Values.leaderElection }}
+{{- if not (and (gt (float64 $le.leaseDuration) (float64 $le.renewDeadline)) (gt (float64 $le.renewDeadline) (float64 $le.retryPeriod))) }}
+{{- fail "leaderElection needs leaseDuration > renewDeadline > retryPeriod" }}
 {{- end }}
 {{- end }}
 

@@ -125,12 +125,21 @@ async def _apply_children(
     op: Operator, instance: PimInstance, resolution: Resolution, cloudnativepg: bool
 ) -> tuple[Condition, Condition, DatabaseState]:
     """Apply what differs, the engine's workload only once it has a database to use:
-    (ResourcesReady, AccessReady, where the database stands)."""
+    (ResourcesReady, AccessReady, where the database stands).
+
+    A nodePort clash changes nothing: a new instance gets no children at all, a running one keeps
+    what it runs, until the port is free. The Service goes first, so that a clash only the API
+    server knows of (a foreign Service) also stops the rest.
+    """
     ns, name, spec = instance.namespace, instance.name, instance.spec
     assert resolution.snapshot is not None
     assert resolution.digest is not None
+    held_by = ports.holder(op.children[kinds.SERVICE.kind].values(), spec.node_port) if spec.node_port else None
+    clash = ports.conflict(instance, op.instances.values(), held_by)
+    if clash:
+        return lifecycle.mark_port_conflict(clash), await _access(op, instance, None), await _database(op, instance, cloudnativepg)
     configmap = make_configmap(instance, resolution.snapshot)
-    desired: list[dict[str, Any]] = [configmap, make_service_account(instance)]
+    desired: list[dict[str, Any]] = [make_service(instance), configmap, make_service_account(instance)]
     unwanted: list[tuple[kinds.Kind, str, str]] = []  # (kind, namespace ("" if cluster-scoped), name)
     if spec.access.network_policy:
         desired.append(make_network_policy(instance, trusted(op)))
@@ -143,13 +152,8 @@ async def _apply_children(
             desired.append(make_cluster(instance))
     elif _owned_by(op.child(kinds.CNPG_CLUSTER, ns, names.cluster(name)), instance):
         # No longer managed, and its reclaimPolicy was Delete: it goes, as it would with the instance.
-        unwanted.append((kinds.CNPG_CLUSTER, names.cluster(name)))
+        unwanted.append((kinds.CNPG_CLUSTER, ns, names.cluster(name)))
     outcome = lifecycle.mark_resources_applied()
-    clash = ports.conflict(instance, op.instances.values())
-    if clash:
-        outcome = lifecycle.mark_port_conflict(clash)
-    else:
-        desired.append(make_service(instance))
     if spec.metrics.service_monitor and await _served(op, op.servicemonitors, kinds.SERVICEMONITOR):
         desired.append(make_servicemonitor(instance))
     else:
@@ -160,6 +164,8 @@ async def _apply_children(
     else:
         unwanted.append((kinds.CLUSTERROLEBINDING, "", binding))
     outcome, delegation_error = await _apply(op, desired, outcome)
+    if outcome.reason == lifecycle.PORT_CONFLICT:  # the API server refused the Service's nodePort
+        return outcome, await _access(op, instance, None), await _database(op, instance, cloudnativepg)
 
     db = await _database(op, instance, cloudnativepg)
     if not db.usable:
@@ -193,7 +199,8 @@ async def _apply_children(
 
 
 async def _apply(op: Operator, desired: list[dict[str, Any]], outcome: Condition) -> tuple[Condition, ApiError | None]:
-    """Server-side apply each object that the cache says differs; a refusal becomes the outcome.
+    """Server-side apply each object that the cache says differs; a refusal becomes the outcome
+    (a refused nodePort stops the rest).
 
     A refused ClusterRoleBinding is returned instead: AccessReady says what the operator's RBAC lacks.
     """
@@ -210,8 +217,7 @@ async def _apply(op: Operator, desired: list[dict[str, Any]], outcome: Condition
             store.put(await op.client.apply(obj))
         except ApiError as exc:
             if kind is kinds.SERVICE and exc.status == 422 and "port" in exc.message:
-                outcome = lifecycle.mark_port_conflict(exc.message)
-                continue
+                return lifecycle.mark_port_conflict(exc.message), delegation_error  # the rest waits
             if kind is kinds.CLUSTERROLEBINDING and exc.status == 403:
                 delegation_error = exc  # the operator's own RBAC: AccessReady says what it lacks
                 continue

@@ -12,7 +12,7 @@ from pim_operator.apis.v1alpha1.pimmodel_types import PimModel
 from pim_operator.cache import Key
 from pim_operator.kube import kinds
 from pim_operator.kube.diff import status_changed
-from pim_operator.reconciler.pimmodel.load import Loaded, load
+from pim_operator.reconciler.pimmodel.load import Loaded, load_async
 from pim_operator.reconciler.pimmodel.status import make_status
 from pim_operator.state import Operator
 
@@ -21,14 +21,14 @@ async def load_model(op: Operator, model: PimModel) -> Loaded:
     """Load a PimModel's current text (inline, or from its ConfigMap key) with the engine's loader."""
     src, where = model.source, model.where
     if src.text is not None:
-        return load(src.text, src.format, where)
+        return await load_async(src.text, src.format, where)
     cm = await op.client.get(kinds.CONFIGMAP, model.namespace, src.config_map or "")
     if cm is None:
         return Loaded(error=f"{where}: spec.configMapRef: ConfigMap {src.config_map} not found")
     text = (cm.get("data") or {}).get(src.key or "")
     if text is None:
         return Loaded(error=f"{where}: spec.configMapRef: ConfigMap {src.config_map} has no key {src.key!r}")
-    return load(text, src.format, f"{where} (configmap {src.config_map}/{src.key})")
+    return await load_async(text, src.format, f"{where} (configmap {src.config_map}/{src.key})")
 
 
 async def reconcile(op: Operator, key: Key) -> None:
