@@ -137,7 +137,11 @@ async def _apply_children(
     held_by = ports.holder(op.children[kinds.SERVICE.kind].values(), spec.node_port) if spec.node_port else None
     clash = ports.conflict(instance, op.instances.values(), held_by)
     if clash:
-        return lifecycle.mark_port_conflict(clash), await _access(op, instance, None), await _database(op, instance, cloudnativepg)
+        return (
+            lifecycle.mark_port_conflict(clash),
+            await _access(op, instance, None),
+            await _database(op, instance, cloudnativepg),
+        )
     configmap = make_configmap(instance, resolution.snapshot)
     desired: list[dict[str, Any]] = [make_service(instance), configmap, make_service_account(instance)]
     unwanted: list[tuple[kinds.Kind, str, str]] = []  # (kind, namespace ("" if cluster-scoped), name)
