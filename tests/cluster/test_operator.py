@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import pytest
 
@@ -356,21 +357,8 @@ def test_no_writes_on_a_no_op_resync(cluster, books, operator):
     ready_instance(cluster, books)
     ready_instance(cluster, books, name="shop2")
 
-    # settle: wait until a whole resync period (3 s) passes without any write
-    def quiet() -> bool:
-        before = operator.writes()
-        reconciles = operator.metric("pim_operator_reconcile_total", kind="PimInstance")
-        wait_for(
-            lambda: operator.metric("pim_operator_reconcile_total", kind="PimInstance") >= reconciles + 2,
-            30,
-            "two more instance reconciles (a resync)",
-        )
-        return operator.writes() == before
-
-    wait_for(quiet, 60, "a resync that sends no write")
-
-    # and the next resyncs leave this test's objects untouched, while they do run (the operator's
-    # write counter also counts other tests' namespaces, which may still be settling)
+    # the resyncs leave this test's objects untouched, while they do run (the operator's write
+    # counter also counts other tests' namespaces, which may still be settling)
     def versions() -> dict[str, str]:
         return {
             f"{kind}/{item['metadata']['name']}": item["metadata"]["resourceVersion"]
@@ -378,10 +366,31 @@ def test_no_writes_on_a_no_op_resync(cluster, books, operator):
             for item in cluster.get(kind, "-n", books)["items"]
         }
 
+    def resyncs(n: int, seconds: float) -> None:
+        """Wait for ``n`` more instance reconciles and ``seconds`` (probe intervals are 2 s)."""
+        runs = operator.metric("pim_operator_reconcile_total", kind="PimInstance")
+        start = time.monotonic()
+        wait_for(
+            lambda: (
+                operator.metric("pim_operator_reconcile_total", kind="PimInstance") >= runs + n
+                and time.monotonic() - start >= seconds
+            ),
+            30,
+            f"{n} resyncs over {seconds} s",
+        )
+
+    # settle: a fresh instance still gets status writes that carry news (its first scrape, its
+    # replicas turning ready), so first wait for two resyncs and two probes that write nothing
+    def quiet() -> bool:
+        before = versions()
+        resyncs(2, 4.0)
+        return versions() == before
+
+    wait_for(quiet, 90, "two resyncs that write nothing to this test's objects")
+
     before = versions()
     skipped = operator.metric("pim_operator_applies_skipped_total")
-    runs = operator.metric("pim_operator_reconcile_total", kind="PimInstance")
-    wait_for(lambda: operator.metric("pim_operator_reconcile_total", kind="PimInstance") >= runs + 4, 30, "resyncs")
+    resyncs(4, 6.0)
     assert versions() == before
     assert operator.metric("pim_operator_applies_skipped_total") > skipped
 
