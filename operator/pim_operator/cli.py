@@ -33,7 +33,7 @@ def run(settings: Settings, *, stop_flag: asyncio.Event | None = None) -> None:
     kopf.run(
         registry=registry,
         clusterwide=settings.clusterwide,
-        namespaces=settings.namespaces,
+        namespaces=settings.kopf_namespaces,
         standalone=True,  # no kopf peering: the replicas elect a leader on a Lease
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
         stop_flag=stop_flag,

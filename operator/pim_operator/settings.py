@@ -55,6 +55,17 @@ class Settings:
     def clusterwide(self) -> bool:
         return not self.namespaces
 
+    @property
+    def kopf_namespaces(self) -> tuple[str, ...]:
+        """The same rule in kopf's terms. kopf ORs the patterns of its list, each read left to right,
+        so ``["!a-*", "!b-*"]`` would serve every namespace (each pattern admits what the other
+        excludes): every exclusion goes into each pattern, after the inclusion it narrows."""
+        included = [p for p in self.namespaces if not p.startswith("!")]
+        excluded = [p for p in self.namespaces if p.startswith("!")]
+        if not excluded:
+            return self.namespaces  # plain names stay plain: kopf watches them without listing namespaces
+        return tuple(", ".join([inc, *excluded]) for inc in included) or (", ".join(excluded),)
+
     def watches(self, namespace: str) -> bool:
         """Whether ``namespace`` is one this operator serves (kopf's rules: globs, ``!`` excludes)."""
         included = [p for p in self.namespaces if not p.startswith("!")]

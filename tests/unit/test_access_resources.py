@@ -4,6 +4,7 @@ ClusterRoleBinding, what the pods get, the AccessReady condition, and the operat
 from __future__ import annotations
 
 import pytest
+from kopf._cogs.structs.references import match_namespace  # kopf's own rule, the one to agree with
 
 from pim_operator.apis.v1alpha1 import piminstance_lifecycle as lifecycle
 from pim_operator.apis.v1alpha1.piminstance_types import Access, PimInstance
@@ -239,3 +240,27 @@ def test_which_namespaces_an_operator_serves():
     assert only.watches("team-a")
     assert not only.watches("team-x")
     assert not only.watches("other")
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        [],
+        ["team-a"],
+        ["team-a", "team-b"],
+        ["!e2e-helm-*"],
+        ["!e2e-helm-*", "!own-op-*"],
+        ["team-*", "!team-x"],
+        ["team-*", "shop-*", "!*-x", "!*-y"],
+    ],
+)
+def test_kopf_serves_exactly_the_namespaces_the_operator_does(flags: list[str]):
+    """kopf's own matcher over what the operator hands it: kopf ORs its patterns, so two plain
+    exclusions handed over as they are would have served every namespace."""
+    settings = parse([arg for flag in flags for arg in ("--namespace", flag)])
+    names = ["team-a", "team-b", "team-x", "shop-x", "shop-z", "e2e-helm-1", "own-op-ha", "other", "x-y"]
+    for name in names:
+        kopf_serves = not settings.kopf_namespaces or any(
+            match_namespace(name, pattern) for pattern in settings.kopf_namespaces
+        )
+        assert kopf_serves == settings.watches(name), (flags, name, settings.kopf_namespaces)
