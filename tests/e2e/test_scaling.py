@@ -319,7 +319,9 @@ def put_secret(cluster, ns: str, name: str, uri: str) -> None:
 
 def test_hpa_scales_up_under_load_and_back_down(cluster, ns, shop):
     """An autoscaled instance on CloudNativePG's own application Secret (shop-db-app, as it is)."""
+    # a short scale-down window, so that "back down" takes a minute rather than the default five
     auto = {"minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 50}
+    auto["scaleDownStabilizationSeconds"] = 30
     app = {"type": "PostgreSQL", "postgres": {"secretRef": {"name": "shop-db-app", "key": "uri"}}}
     apply(cluster, instance(ns, "auto", database=app, autoscaling=auto, **exposed(cluster)))
     wait_condition(cluster, "pi", ns, "auto", "Ready", "True", timeout=300)

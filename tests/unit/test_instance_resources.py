@@ -183,6 +183,10 @@ def test_hpa_targets_the_deployment():
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"}
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+    assert "behavior" not in hpa["spec"]  # the HPA's own default window
+    quick = {"minReplicas": 1, "maxReplicas": 3, "scaleDownStabilizationSeconds": 0}
+    hpa = make_hpa(typed(instance(autoscaling=quick)))
+    assert hpa["spec"]["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 0}}
     with pytest.raises(ValueError, match="autoscaling"):
         make_hpa(typed(instance()))
 

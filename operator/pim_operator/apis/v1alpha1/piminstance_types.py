@@ -87,6 +87,8 @@ class Autoscaling:
     min_replicas: int = 1
     max_replicas: int = 1
     target_cpu: int = 80
+    #: behavior.scaleDown.stabilizationWindowSeconds; None: the HPA's own default (300 s).
+    scale_down_stabilization: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,9 @@ class InstanceSpec:
                 min_replicas=int(auto.get("minReplicas", 1)),
                 max_replicas=int(auto["maxReplicas"]),
                 target_cpu=int(auto.get("targetCPUUtilizationPercentage", 80)),
+                scale_down_stabilization=None
+                if auto.get("scaleDownStabilizationSeconds") is None
+                else int(auto["scaleDownStabilizationSeconds"]),
             ),
             suspend=bool(spec.get("suspend", False)),
             metrics=MetricsSpec(

@@ -13,7 +13,7 @@ def make_hpa(instance: PimInstance) -> dict[str, Any]:
     if auto is None:
         raise ValueError("make_hpa needs spec.autoscaling")
     name = instance.name
-    return {
+    hpa: dict[str, Any] = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": names.child_metadata(instance, names.hpa(name)),
@@ -32,3 +32,7 @@ def make_hpa(instance: PimInstance) -> dict[str, Any]:
             ],
         },
     }
+    if auto.scale_down_stabilization is not None:
+        window = {"stabilizationWindowSeconds": auto.scale_down_stabilization}
+        hpa["spec"]["behavior"] = {"scaleDown": window}
+    return hpa
