@@ -235,6 +235,7 @@ def entities_from_dicts(data: Iterable[Mapping[str, Any]]) -> tuple[Entity, ...]
                 description=raw.get("description", ""),
                 constraints=tuple(raw.get("constraints", ())),
                 indexes=tuple(tuple(i) for i in raw.get("indexes", ())),
+                uniques=tuple(tuple(u) for u in raw.get("uniques", ())),
             )
         )
     return tuple(entities)
