@@ -17,12 +17,8 @@ domain: cart
 version: 1.0.0
 entities:
   - name: Line
-    attributes:
-      customer: integer
-      sku: string
-      code: {type: string, required: false}
-      note: {type: text, required: false}
-      options: {type: json, required: false}
+    attributes: {customer: integer, sku: string, code: {type: string, required: false},
+                 note: {type: text, required: false}, options: {type: json, required: false}}
 """
 PAIR = V1.replace("1.0.0", "2.0.0") + "    unique_together:\n      - [customer, sku]\n"
 TRIPLE = V1.replace("1.0.0", "3.0.0") + "    indexes:\n      - {fields: [sku, note, options], unique: true}\n"

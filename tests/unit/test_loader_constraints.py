@@ -197,22 +197,6 @@ def test_models_without_indexes_keep_their_normalized_form() -> None:
     assert "uniques" not in model.to_dict()["entities"][0]
 
 
-@pytest.mark.parametrize(
-    ("indexes", "message"),
-    [
-        ("[nope]", "names no attribute 'nope'"),
-        ("[[email, nope]]", "names no attribute 'nope'"),
-        ("email", "'indexes' must be a list"),
-        ("[{unique: true}]", "an index must name attributes"),
-        ("[[]]", "an index must name attributes"),
-    ],
-)
-def test_bad_indexes_name_the_culprit(indexes: str, message: str) -> None:
-    text = f"domain: d\nentities:\n  - name: A\n    attributes:\n      email: string\n    indexes: {indexes}\n"
-    with pytest.raises(ModelError, match=message):
-        load_model_text(text, "yaml")
-
-
 PAIRS = """\
 domain: shop
 entities:
@@ -290,6 +274,11 @@ def test_markdown_composite_unique() -> None:
 @pytest.mark.parametrize(
     ("entity_part", "message"),
     [
+        ("indexes: [nope]", "index (nope) names no attribute 'nope'"),
+        ("indexes: [[email, nope]]", "index (email, nope) names no attribute 'nope'"),
+        ("indexes: email", "'indexes' must be a list"),
+        ("indexes: [{unique: true}]", "an index must name attributes"),
+        ("indexes: [[]]", "an index must name attributes"),
         ("indexes: [{fields: [email, nope], unique: true}]", "unique (email, nope) names no attribute 'nope'"),
         ("unique_together: [[email, nope]]", "unique (email, nope) names no attribute 'nope'"),
         ("unique_together: [[email, email]]", "names an attribute twice"),
@@ -298,7 +287,7 @@ def test_markdown_composite_unique() -> None:
         ("constraints: ['unique (email, nope)']", "unique (email, nope) names no attribute 'nope'"),
     ],
 )
-def test_bad_composite_uniques_name_the_culprit(entity_part: str, message: str) -> None:
+def test_bad_indexes_and_composite_uniques_name_the_culprit(entity_part: str, message: str) -> None:
     text = f"domain: d\nentities:\n  - name: A\n    attributes:\n      email: string\n    {entity_part}\n"
     with pytest.raises(ModelError, match=re.escape(message)) as caught:
         load_model_text(text, "yaml")
