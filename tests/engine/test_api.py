@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import shutil
 import subprocess
-import threading
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
-from engine_harness import SHOP_MODEL, Engine
+from engine_harness import SHOP_MODEL, Engine, new_customer, race
 
 from pim_engine.loader import load_model
-
-
-def new_customer(api: httpx.Client, **fields: object) -> dict:
-    body = {"name": "Ann", "email": f"{uuid.uuid4().hex}@example.org", **fields}
-    response = api.post("/api/v1/customers", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def new_order(api: httpx.Client, customer: dict, **fields: object) -> dict:
@@ -191,106 +181,14 @@ def test_unique_violation_is_409_naming_the_field(api: httpx.Client) -> None:
     assert "email" in clash.json()["detail"][0]["msg"]
 
 
-def _race(shop_engine: Engine, collection: str, body: Callable[[int], dict]) -> list[httpx.Response]:
-    """20 clients posting at once (a barrier releases them together)."""
-    start = threading.Barrier(20)
-
-    def claim(n: int) -> httpx.Response:
-        with shop_engine.client() as client:
-            start.wait()
-            return client.post(f"/api/v1/{collection}", json=body(n))
-
-    with concurrent.futures.ThreadPoolExecutor(20) as pool:
-        answers = list(pool.map(claim, range(20)))
-    assert sorted(a.status_code for a in answers) == [201] + [409] * 19, [
-        a.text for a in answers if a.status_code == 503
-    ]
-    return answers
-
-
 def test_twenty_clients_racing_for_one_unique_value_get_one_201(shop_engine: Engine) -> None:
     email = f"{uuid.uuid4().hex}@example.org"
-    answers = _race(shop_engine, "customers", lambda n: {"name": f"racer{n}", "email": email})
+    answers = race(shop_engine, "customers", lambda n: {"name": f"racer{n}", "email": email})
     for answer in answers:
         if answer.status_code == 409:
             assert answer.json()["detail"][0]["loc"] == ["body", "email"]
     with shop_engine.client() as client:
         assert client.get("/api/v1/customers", params={"email": email}).json()["total"] == 1
-
-
-def test_twenty_clients_racing_for_one_unique_pair_get_one_201(shop_engine: Engine) -> None:
-    with shop_engine.client() as client:
-        customer = new_customer(client)
-    sku = uuid.uuid4().hex
-    answers = _race(shop_engine, "cartlines", lambda n: {"customer": customer["id"], "sku": sku, "quantity": n})
-    for answer in answers:
-        if answer.status_code == 409:
-            assert [e["loc"] for e in answer.json()["detail"]] == [["body", "customer"], ["body", "sku"]]
-    with shop_engine.client() as client:
-        assert client.get("/api/v1/cartlines", params={"sku": sku}).json()["total"] == 1
-
-
-def test_twenty_clients_racing_for_one_unique_text_and_json_triple_get_one_201(shop_engine: Engine) -> None:
-    """Over text and JSON, PostgreSQL's composite index compares digests: racers still get one 201."""
-    sku, note = uuid.uuid4().hex, "n" * 5000  # past a B-tree entry's 2.7 kB if it were indexed whole
-    customers = [new_customer_id(shop_engine) for _ in range(20)]
-    answers = _race(
-        shop_engine,
-        "cartlines",
-        lambda n: {"customer": customers[n], "sku": sku, "note": note, "options": {"a": [1, 2]}},
-    )
-    for answer in answers:
-        if answer.status_code == 409:
-            assert answer.json()["detail"][0]["msg"] == "a CartLine with this sku and note and options already exists"
-
-
-def new_customer_id(shop_engine: Engine) -> int:
-    with shop_engine.client() as client:
-        return new_customer(client)["id"]
-
-
-def test_composite_unique_clash_is_409_naming_the_attributes_and_the_entity(api: httpx.Client) -> None:
-    customer, other = new_customer(api), new_customer(api)
-    sku = uuid.uuid4().hex
-    first = api.post("/api/v1/cartlines", json={"customer": customer["id"], "sku": sku})
-    assert first.status_code == 201, first.text
-    same_sku_other_customer = api.post("/api/v1/cartlines", json={"customer": other["id"], "sku": sku})
-    assert same_sku_other_customer.status_code == 201, same_sku_other_customer.text
-    clash = api.post("/api/v1/cartlines", json={"customer": customer["id"], "sku": sku, "quantity": 2})
-    assert clash.status_code == 409
-    assert clash.json()["detail"] == [
-        {"loc": ["body", name], "msg": "a CartLine with this customer and sku already exists", "type": "unique"}
-        for name in ("customer", "sku")
-    ]
-    moved = same_sku_other_customer.json()
-    patched = api.patch(f"/api/v1/cartlines/{moved['id']}", json={"customer": customer["id"]})
-    assert patched.status_code == 409
-    assert patched.json()["detail"][0]["msg"] == "a CartLine with this customer and sku already exists"
-    replaced = api.put(f"/api/v1/cartlines/{moved['id']}", json={"customer": customer["id"], "sku": sku})
-    assert replaced.status_code == 409
-    assert api.get(f"/api/v1/cartlines/{moved['id']}").json()["customer"] == other["id"]  # nothing changed
-    # updating the row itself, keeping its pair, is no clash
-    own = api.patch(f"/api/v1/cartlines/{first.json()['id']}", json={"quantity": 5})
-    assert own.status_code == 200, own.text
-    assert api.get("/api/v1/cartlines", params={"sku": sku}).json()["total"] == 2
-
-
-def test_composite_unique_nulls_never_clash(api: httpx.Client) -> None:
-    """SQL semantics: a NULL in any attribute of the constraint makes the row clash with no other."""
-    customer = new_customer(api)
-    sku, note = uuid.uuid4().hex, "x" * 4000
-    body = {"customer": customer["id"], "sku": sku, "note": note}
-    for n in range(3):  # (sku, note, NULL options) three times
-        response = api.post("/api/v1/cartlines", json={**body, "customer": new_customer(api)["id"]})
-        assert response.status_code == 201, (n, response.text)
-    full = {**body, "options": {"size": "L", "tags": ["a"]}}
-    assert api.post("/api/v1/cartlines", json=full).status_code == 201
-    clash = api.post("/api/v1/cartlines", json={**full, "customer": new_customer(api)["id"]})
-    assert clash.status_code == 409
-    assert clash.json()["detail"][0]["loc"] == ["body", "sku"]
-    assert clash.json()["detail"][0]["msg"] == "a CartLine with this sku and note and options already exists"
-    other_json = {**full, "customer": new_customer(api)["id"], "options": {"size": "M", "tags": ["a"]}}
-    assert api.post("/api/v1/cartlines", json=other_json).status_code == 201
 
 
 def test_reference_must_exist(api: httpx.Client) -> None:

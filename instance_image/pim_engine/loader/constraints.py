@@ -9,8 +9,9 @@ A rule on an attribute whose type it does not fit (``positive`` on a string) is 
 A unique constraint over several attributes must say that they are unique together, since
 ``a and b must be unique`` may mean each one: ``unique (a, b)``, ``(a, b) must be unique``,
 ``a + b must be unique``, ``the combination of a and b must be unique``, ``a and b must be unique
-together``, ``(a, b) 唯一``, ``a和b组合唯一``, ``联合唯一(a, b)``. The explicit ``unique (a, b)`` form
-naming a missing attribute is an error; the other phrasings naming one stay documentation.
+together``, ``(a, b) 唯一``, ``a和b组合唯一``, ``联合唯一(a, b)``, and in a Markdown index section
+``a, b (unique)``. The explicit forms (``unique (a, b)``, ``a, b (unique)``) naming a missing
+attribute are an error; the other phrasings naming one stay documentation.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ _CN_UNIQUE = r"(?:唯一的?|不能重复|不可重复|不得重复)"
 #: ``unique (a, b)`` form, ``together`` a word saying the list is one key.
 _COMPOSITE_SOURCES = (
     r"^(?P<explicit>unique|唯一|联合唯一|组合唯一)\s*(?:together\s*)?[(（](?P<names>[^()（）]+)[)）]$",
+    r"^(?P<names>[^()（）]+?)\s*[(（](?P<explicit>unique|唯一|联合唯一|组合唯一)[)）]$",
     rf"^(?P<together>combination of\s+)?(?P<names>[^()（）]+?|[(（][^()（）]+[)）])\s*(?:together\s+|combined\s+)?"
     rf"{_BE}unique(?P<together2>\s+together|\s+combined|\s+as a pair)?$",
     rf"^(?P<names>[^()（）]+?|[(（][^()（）]+[)）])\s*的?\s*(?P<together>组合|联合|组合起来)?\s*{_CN_BE}{_CN_UNIQUE}$",
