@@ -54,7 +54,7 @@ class Duplicates:
 
 
 class Facts(Protocol):
-    """What the planner may ask about the stored data; each answer is a count of rows."""
+    """What the planner may ask about the stored data: counts of rows, and duplicated combinations."""
 
     def rows(self, table: str) -> int: ...
 
