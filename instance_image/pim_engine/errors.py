@@ -118,7 +118,9 @@ def _not_found(request: Request) -> dict[str, Any]:
 async def storage_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StorageError)
     if isinstance(exc, UniqueViolation):
-        errors = [error(["body", f], f"a {exc.entity} with this {f} already exists", "unique") for f in exc.fields]
+        # One attribute, or every attribute of a composite unique constraint, each named in the message.
+        message = f"a {exc.entity} with this {' and '.join(exc.fields)} already exists"
+        errors = [error(["body", f], message, "unique") for f in exc.fields]
         return error_response(409, errors)
     if isinstance(exc, MissingReference):
         return error_response(422, [error(["body", exc.field], str(exc), "reference_not_found")])

@@ -7,7 +7,8 @@ The plan is pure: ``plan(old_tables, new_tables, facts)`` compares the schema th
 * ``destructive``: data would be dropped, retyped or left violating the model; applied only when
   explicitly allowed;
 * ``blocked``: cannot be applied at all (a required column without default on a non-empty table,
-  a unique constraint over duplicate values); the message says how to get past it.
+  a unique constraint, on one attribute or several together, over duplicate values); the message
+  says how to get past it, and names an example of the duplicates for a composite one.
 
 Facts about the data (row counts, duplicates...) come from a ``Facts`` object, so the rules are
 unit-tested without a database, and the operator plans with assumed facts before it rolls a model
@@ -25,6 +26,7 @@ from pim_engine.schema import (
     Column,
     Table,
 )
+from pim_engine.storage.values import default_value
 
 Safety = Literal["safe", "destructive", "blocked"]
 
@@ -41,12 +43,24 @@ _WIDENINGS: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Duplicates:
+    """Rows whose values in some columns are held by another row too (NULLs never count)."""
+
+    rows: int = 0
+    #: One such combination of values (as text, in the columns' order), and how many rows hold it.
+    example: tuple[str, ...] = ()
+    example_rows: int = 0
+
+
 class Facts(Protocol):
-    """What the planner may ask about the stored data; each answer is a count of rows."""
+    """What the planner may ask about the stored data: counts of rows, and duplicated combinations."""
 
     def rows(self, table: str) -> int: ...
 
     def duplicates(self, table: str, column: str) -> int: ...
+
+    def duplicates_together(self, table: str, columns: tuple[str, ...]) -> Duplicates: ...
 
     def nulls(self, table: str, column: str) -> int: ...
 
@@ -170,6 +184,7 @@ def _table_changes(old: Table, new: Table, facts: Facts) -> list[Change]:
             changes.append(
                 Change("drop_index", name, None, f"index ({', '.join(columns)}) removed", "safe", columns=columns)
             )
+    changes.extend(_unique_together_changes(old, new, facts, row_count))
     for column in old.columns:
         if new.column(column.name) is None and not column.is_key:
             n = row_count()
@@ -184,6 +199,59 @@ def _table_changes(old: Table, new: Table, facts: Facts) -> list[Change]:
                 )
             )
     return changes
+
+
+def _unique_together_changes(old: Table, new: Table, facts: Facts, row_count: object) -> list[Change]:
+    """Composite unique constraints added (refused over duplicate values) and dropped."""
+    assert callable(row_count)
+    changes = [
+        Change("drop_unique_together", new.name, None, f"unique ({', '.join(c)}) removed", "safe", columns=c)
+        for c in old.entity.uniques
+        if c not in new.entity.uniques
+    ]
+    for columns in new.entity.uniques:
+        if columns in old.entity.uniques:
+            continue
+        dups = _duplicates_after(old, new, columns, facts, row_count)
+        listed = ", ".join(columns)
+        detail = f"unique ({listed}) added"
+        if dups.rows:
+            example = ", ".join(f"{c}={v}" for c, v in zip(columns, dups.example, strict=True))
+            detail += (
+                f" but {_rows_phrase(dups.rows)} hold duplicate combinations of {listed}, "
+                f"e.g. {example} in {_rows_phrase(dups.example_rows)}; remove them first"
+            )
+        changes.append(
+            Change("add_unique_together", new.name, None, detail, "blocked" if dups.rows else "safe", columns=columns)
+        )
+    return changes
+
+
+def _duplicates_after(old: Table, new: Table, columns: tuple[str, ...], facts: Facts, row_count: object) -> Duplicates:
+    """The duplicates the stored rows will hold in ``columns`` once the new attributes are added.
+
+    A new attribute holds its default in every row (one value: it splits no group) or NULL (no
+    row then clashes).
+    """
+    assert callable(row_count)
+    stored = tuple(c for c in columns if old.column(c) is not None)
+    defaults: dict[str, str] = {}
+    for name in columns:
+        column = new.column(name)
+        if name in stored or column is None:
+            continue
+        value = default_value(column.attribute)
+        if value is None:
+            return Duplicates()
+        defaults[name] = str(value)
+    if not stored:
+        n = row_count()
+        return Duplicates(n, tuple(defaults[c] for c in columns), n) if n > 1 else Duplicates()
+    found = facts.duplicates_together(new.name, stored)
+    if not found.rows:
+        return found
+    values = dict(zip(stored, found.example, strict=True)) | defaults
+    return Duplicates(found.rows, tuple(values[c] for c in columns), found.example_rows)
 
 
 def _added(table: Table, column: Column, row_count: object) -> Change:

@@ -100,6 +100,9 @@ class Entity:
     constraints: tuple[str, ...] = ()
     #: Lookup indexes, each a tuple of attribute names (unique ones are attributes' ``unique``).
     indexes: tuple[tuple[str, ...], ...] = ()
+    #: Composite unique constraints, each a tuple of two or more attribute names, enforced by a
+    #: unique index (one-column ones are attributes' ``unique``). NULLs never clash, as in SQL.
+    uniques: tuple[tuple[str, ...], ...] = ()
     line: int | None = field(default=None, compare=False)
 
     @property
@@ -119,6 +122,8 @@ class Entity:
         }
         if self.indexes:  # only when present, so models without indexes keep their digests
             out["indexes"] = [list(columns) for columns in self.indexes]
+        if self.uniques:  # likewise: models without composite uniques keep their digests
+            out["uniques"] = [list(columns) for columns in self.uniques]
         return out
 
 

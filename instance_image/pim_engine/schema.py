@@ -179,7 +179,19 @@ def index_sqls(table: Table) -> list[str]:
             continue
         out.extend(column_index_sqls(table.name, column))
     out.extend(lookup_index_sql(table.name, columns) for columns in table.entity.indexes)
+    out.extend(composite_unique_sql(table.name, columns) for columns in table.entity.uniques)
     return out
+
+
+def composite_unique_name(table: str, columns: tuple[str, ...]) -> str:
+    """``uqc__`` (not ``uq__``) so it cannot meet a one-column unique index on a column named ``a__b``."""
+    return f"uqc__{table}__" + "__".join(columns)
+
+
+def composite_unique_sql(table: str, columns: tuple[str, ...]) -> str:
+    """One of the entity's ``uniques``: rows holding NULL in any of its columns never clash (SQL)."""
+    name = quote(composite_unique_name(table, columns))
+    return f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {quote(table)} ({', '.join(quote(c) for c in columns)})"
 
 
 def lookup_index_name(table: str, columns: tuple[str, ...]) -> str:
@@ -235,6 +247,7 @@ def entities_from_dicts(data: Iterable[Mapping[str, Any]]) -> tuple[Entity, ...]
                 description=raw.get("description", ""),
                 constraints=tuple(raw.get("constraints", ())),
                 indexes=tuple(tuple(i) for i in raw.get("indexes", ())),
+                uniques=tuple(tuple(u) for u in raw.get("uniques", ())),
             )
         )
     return tuple(entities)

@@ -3,12 +3,16 @@ file or a real PostgreSQL database (``backends.py``)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -145,3 +149,27 @@ class Engine:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def race(engine: Engine, collection: str, body: Callable[[int], dict]) -> list[httpx.Response]:
+    """20 clients posting at once (a barrier releases them together): exactly one may win."""
+    start = threading.Barrier(20)
+
+    def claim(n: int) -> httpx.Response:
+        with engine.client() as client:
+            start.wait()
+            return client.post(f"/api/v1/{collection}", json=body(n))
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(claim, range(20)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 19, [
+        a.text for a in answers if a.status_code == 503
+    ]
+    return answers
+
+
+def new_customer(api: httpx.Client, **fields: object) -> dict:
+    body = {"name": "Ann", "email": f"{uuid.uuid4().hex}@example.org", **fields}
+    response = api.post("/api/v1/customers", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import shutil
 import subprocess
-import threading
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -15,16 +13,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from engine_harness import SHOP_MODEL, Engine
+from engine_harness import SHOP_MODEL, Engine, new_customer, race
 
 from pim_engine.loader import load_model
-
-
-def new_customer(api: httpx.Client, **fields: object) -> dict:
-    body = {"name": "Ann", "email": f"{uuid.uuid4().hex}@example.org", **fields}
-    response = api.post("/api/v1/customers", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def new_order(api: httpx.Client, customer: dict, **fields: object) -> dict:
@@ -192,18 +183,7 @@ def test_unique_violation_is_409_naming_the_field(api: httpx.Client) -> None:
 
 def test_twenty_clients_racing_for_one_unique_value_get_one_201(shop_engine: Engine) -> None:
     email = f"{uuid.uuid4().hex}@example.org"
-    start = threading.Barrier(20)
-
-    def claim(n: int) -> httpx.Response:
-        with shop_engine.client() as client:
-            start.wait()
-            return client.post("/api/v1/customers", json={"name": f"racer{n}", "email": email})
-
-    with concurrent.futures.ThreadPoolExecutor(20) as pool:
-        answers = list(pool.map(claim, range(20)))
-    assert sorted(a.status_code for a in answers) == [201] + [409] * 19, [
-        a.text for a in answers if a.status_code == 503
-    ]
+    answers = race(shop_engine, "customers", lambda n: {"name": f"racer{n}", "email": email})
     for answer in answers:
         if answer.status_code == 409:
             assert answer.json()["detail"][0]["loc"] == ["body", "email"]
@@ -434,7 +414,7 @@ def test_metrics_exposition(api: httpx.Client, tmp_path: Path) -> None:
         if line.startswith("pim_entity_rows{")
     }
     assert rows["Customer"] == api.get("/api/v1/customers", params={"limit": 1}).json()["total"]
-    assert set(rows) == {"Customer", "Order", "图书"}
+    assert set(rows) == {"Customer", "Order", "图书", "CartLine"}
     promtool = shutil.which("promtool")
     if promtool is None:
         if os.environ.get("CI"):

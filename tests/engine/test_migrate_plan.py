@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pim_engine.migrate import Change, Plan, plan
+from pim_engine.migrate import Change, Duplicates, Plan, plan
 from pim_engine.model import Attribute, Entity
 from pim_engine.schema import Table, tables_for
 
@@ -25,12 +25,16 @@ class FakeFacts:
     null_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     too_long: dict[tuple[str, str], int] = field(default_factory=dict)
     off_enum: dict[tuple[str, str], int] = field(default_factory=dict)
+    together: dict[tuple[str, tuple[str, ...]], Duplicates] = field(default_factory=dict)
 
     def rows(self, table: str) -> int:
         return self.row_counts.get(table, 0)
 
     def duplicates(self, table: str, column: str) -> int:
         return self.dups.get((table, column), 0)
+
+    def duplicates_together(self, table: str, columns: tuple[str, ...]) -> Duplicates:
+        return self.together.get((table, columns), Duplicates())
 
     def nulls(self, table: str, column: str) -> int:
         return self.null_counts.get((table, column), 0)
@@ -147,3 +151,55 @@ def test_reference_retarget_is_a_retype() -> None:
     new = schema(a, b, entity("C", Attribute("ref", "reference", reference="B")))
     [change] = plan(old, new, FakeFacts(row_counts={"C": 1})).changes
     assert (change.kind, change.safety, change.rebuild) == ("retype_column", "destructive", True)
+
+
+# --- composite unique constraints ---------------------------------------------------------------------
+
+CUSTOMER, SKU = Attribute("customer", "integer"), Attribute("sku", "string")
+LINE = Entity("Line", (KEY, CUSTOMER, SKU))
+PAIRED = Entity("Line", (KEY, CUSTOMER, SKU), uniques=(("customer", "sku"),))
+
+
+def test_adding_a_composite_unique_on_clean_data_is_safe() -> None:
+    facts = FakeFacts(row_counts={"Line": 5})
+    changes = plan(schema(LINE), schema(PAIRED), facts).changes
+    assert [(c.kind, c.columns, c.safety) for c in changes] == [("add_unique_together", ("customer", "sku"), "safe")]
+
+
+def test_adding_a_composite_unique_over_duplicates_is_blocked_and_names_an_example() -> None:
+    dups = Duplicates(rows=5, example=("7", "A-1"), example_rows=3)
+    facts = FakeFacts(row_counts={"Line": 9}, together={("Line", ("customer", "sku")): dups})
+    result = plan(schema(LINE), schema(PAIRED), facts)
+    [change] = result.offending(allow_destructive=True)
+    assert change.safety == "blocked"
+    assert change.describe() == (
+        "Line: unique (customer, sku) added but 5 rows hold duplicate combinations of customer, sku, "
+        "e.g. customer=7, sku=A-1 in 3 rows; remove them first"
+    )
+
+
+def test_dropping_or_reordering_a_composite_unique() -> None:
+    assert kinds(plan(schema(PAIRED), schema(LINE), FakeFacts()).changes) == [("drop_unique_together", None, "safe")]
+    swapped = Entity("Line", (KEY, CUSTOMER, SKU), uniques=(("sku", "customer"),))
+    changes = plan(schema(PAIRED), schema(swapped), FakeFacts()).changes
+    assert sorted(c.kind for c in changes) == ["add_unique_together", "drop_unique_together"]
+
+
+def test_a_composite_unique_over_a_new_attribute() -> None:
+    """A new attribute without a default is NULL everywhere (nothing clashes); with one, it splits no group."""
+    old = schema(Entity("Line", (KEY, CUSTOMER)))
+    facts = FakeFacts(row_counts={"Line": 4}, together={("Line", ("customer",)): Duplicates(2, ("7",), 2)})
+    optional = Entity("Line", (KEY, CUSTOMER, Attribute("sku", "string", required=False)), uniques=PAIRED.uniques)
+    assert kinds(plan(old, schema(optional), facts).changes) == [
+        ("add_column", "sku", "safe"),
+        ("add_unique_together", None, "safe"),
+    ]
+    defaulted = Entity("Line", (KEY, CUSTOMER, Attribute("sku", "string", default="none")), uniques=PAIRED.uniques)
+    [_, unique] = plan(old, schema(defaulted), facts).changes
+    assert unique.safety == "blocked"
+    assert "e.g. customer=7, sku=none in 2 rows" in unique.detail
+    both_new = Entity("Line", (KEY, Attribute("a", "integer", default=1), Attribute("b", "integer", default=2)))
+    both_new = Entity("Line", both_new.attributes, uniques=(("a", "b"),))
+    refused = plan(schema(Entity("Line", (KEY,))), schema(both_new), facts).changes[-1]
+    assert (refused.safety, refused.columns) == ("blocked", ("a", "b"))
+    assert "4 rows hold duplicate combinations of a, b, e.g. a=1, b=2" in refused.detail

@@ -10,8 +10,9 @@ from pydantic_core import PydanticCustomError
 from pim_engine.database_url import DatabaseUrlError, parse, redact
 from pim_engine.json_body import MAX_JSON_DEPTH, BodyError, Refused, check_json_value, parse_body
 from pim_engine.model import Attribute, Entity, ModelError
-from pim_engine.schema import create_table_sql, quote, tables_for
+from pim_engine.schema import create_table_sql, index_sqls, quote, tables_for
 from pim_engine.settings import Settings, SettingsError, parse_settings
+from pim_engine.storage import postgres_schema
 from pim_engine.storage.sqlite_values import canonical_decimal
 
 pytestmark = pytest.mark.unit
@@ -194,3 +195,22 @@ def test_passwords_never_show() -> None:
     with pytest.raises(DatabaseUrlError) as err:
         parse("postgresql://app:s3cr3t@h/app?connect_timeout=x")
     assert "s3cr3t" not in str(err.value)
+
+
+def test_a_composite_unique_is_one_unique_index_digesting_text_and_json_on_postgresql() -> None:
+    attrs = tuple(Attribute(n, t) for n, t in (("n", "integer"), ("sku", "string"), ("meta", "json"), ("d", "decimal")))
+    table = tables_for([Entity("Line", attrs, uniques=(("n", "sku"), ("sku", "meta", "d")))])["Line"]
+    assert index_sqls(table) == [
+        'CREATE UNIQUE INDEX IF NOT EXISTS "uqc__Line__n__sku" ON "Line" ("n", "sku")',
+        'CREATE UNIQUE INDEX IF NOT EXISTS "uqc__Line__sku__meta__d" ON "Line" ("sku", "meta", "d")',
+    ]
+    assert postgres_schema.index_sqls(table) == [
+        'CREATE UNIQUE INDEX IF NOT EXISTS "uqc__Line__n__sku" ON "Line" ("n", pim_digest("sku"))',
+        'CREATE UNIQUE INDEX IF NOT EXISTS "uqc__Line__sku__meta__d" ON "Line" '
+        '(pim_digest("sku"), pim_digest("meta"::text), "d")',
+    ]
+    fields = postgres_schema.composite_unique_fields({"Line": table})
+    assert fields == {"uqc__Line__n__sku": ("n", "sku"), "uqc__Line__sku__meta__d": ("sku", "meta", "d")}
+    long = tables_for([Entity("L" * 40, attrs, uniques=(("n", "sku"),))])
+    [name] = postgres_schema.composite_unique_fields(long)
+    assert len(name.encode()) <= postgres_schema.MAX_IDENTIFIER_BYTES

@@ -18,7 +18,7 @@ LIMIT = 500
 SOURCE_SUFFIXES = (".py", ".sh")
 #: path -> its line count when this test was written (issue 10); owners are splitting them.
 OVER_LIMIT = {
-    "instance_image/pim_engine/loader/markdown_format.py": 733,
+    "instance_image/pim_engine/loader/markdown_format.py": 702,
     "bench/operator_bench.py": 594,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -174,11 +175,13 @@ entities:
 def test_yaml_indexes() -> None:
     user = load_model_text(INDEXED, "yaml").entity("User")
     assert user is not None
-    assert user.indexes == (("email",), ("status", "city"), ("city",), ("status", "handle"))
+    assert user.indexes == (("email",), ("status", "city"), ("city",))
     unique = {a.name for a in user.attributes if a.unique}
     assert unique == {"email", "handle"}  # a one-column unique index, and the "must be unique" text
-    assert "unique (status, handle)" in user.constraints  # a composite unique is documented
-    assert user.to_dict()["indexes"] == [["email"], ["status", "city"], ["city"], ["status", "handle"]]
+    assert user.uniques == (("status", "handle"),)  # a composite unique index is enforced, not documented
+    assert user.constraints == ("handle must be unique",)
+    assert user.to_dict()["indexes"] == [["email"], ["status", "city"], ["city"]]
+    assert user.to_dict()["uniques"] == [["status", "handle"]]
 
 
 def test_indexes_travel_through_the_normalized_form() -> None:
@@ -191,19 +194,127 @@ def test_indexes_travel_through_the_normalized_form() -> None:
 def test_models_without_indexes_keep_their_normalized_form() -> None:
     model = load_model_text("domain: d\nentities:\n  - name: A\n    attributes:\n      x: string\n", "yaml")
     assert "indexes" not in model.to_dict()["entities"][0]
+    assert "uniques" not in model.to_dict()["entities"][0]
+
+
+PAIRS = """\
+domain: shop
+entities:
+  - name: Line
+    attributes:
+      customer_id: integer
+      sku: string
+      batch: {type: string, required: false}
+      lot: {type: string, required: false}
+      bin: {type: string, required: false}
+      shelf: {type: string, required: false}
+    constraints:
+      - (lot, bin) must be unique
+      - the combination of shelf and bin must be unique
+      - sku and batch must be unique
+    indexes:
+      - {columns: "customer_id, sku", unique: true}
+      - [customer_id, sku]
+    unique_together:
+      - [sku, customer_id]
+      - [batch, customer_id]
+"""
+
+
+def test_composite_unique_forms() -> None:
+    """Unique indexes, ``unique_together`` and constraint texts that say "together" all enforce."""
+    line = load_model_text(PAIRS, "yaml").entity("Line")
+    assert line is not None
+    assert line.uniques == (("customer_id", "sku"), ("batch", "customer_id"), ("lot", "bin"), ("shelf", "bin"))
+    assert line.indexes == ()  # the unique index over (customer_id, sku) serves its lookups
+    assert not any(a.unique for a in line.attributes if a.name != "id")  # "sku and batch": each? together? neither
+    enforced = {c.text: c.enforced for c in entity_constraints(line)}
+    assert enforced == {
+        "(lot, bin) must be unique": True,
+        "the combination of shelf and bin must be unique": True,
+        "sku and batch must be unique": False,
+    }
 
 
 @pytest.mark.parametrize(
-    ("indexes", "message"),
+    "text",
+    ["unique (a, b)", "a + b must be unique", "a and b must be unique together", "(a，b)唯一", "a和b组合唯一"],
+)
+def test_composite_unique_phrasings(text: str) -> None:
+    model = f"domain: d\nentities:\n  - name: T\n    attributes: {{a: string, b: string}}\n    constraints: ['{text}']"
+    entity = load_model_text(model, "yaml").entity("T")
+    assert entity is not None
+    assert entity.uniques == (("a", "b"),)
+
+
+def test_composite_unique_travels_through_the_normalized_form() -> None:
+    model = load_model_text(PAIRS, "yaml")
+    data = model.to_dict()
+    assert data["entities"][0]["uniques"] == [
+        ["customer_id", "sku"],
+        ["batch", "customer_id"],
+        ["lot", "bin"],
+        ["shelf", "bin"],
+    ]
+    again = model_from_dict(data)
+    assert again == model
+    assert again.digest == model.digest
+
+
+MD_LINE = "# Shop\n\n## 实体\n\n### Line\n\n- customer: integer\n- sku: string\n- bin: string\n\n"
+
+
+@pytest.mark.parametrize(
+    ("part", "constraints"),
     [
-        ("[nope]", "names no attribute 'nope'"),
-        ("[[email, nope]]", "names no attribute 'nope'"),
-        ("email", "'indexes' must be a list"),
-        ("[{unique: true}]", "an index must name attributes"),
-        ("[[]]", "an index must name attributes"),
+        ("**Constraints:**\n\n- unique (customer, sku)\n- (sku, bin) must be unique\n", None),
+        # Index sections were skipped whole; a unique item in one is now enforced, lookups stay skipped.
+        (
+            "#### 索引\n\n- customer, sku (unique)\n- bin\n- 联合唯一（sku, bin）\n",
+            ("customer, sku (unique)", "联合唯一（sku, bin）"),
+        ),
     ],
 )
-def test_bad_indexes_name_the_culprit(indexes: str, message: str) -> None:
-    text = f"domain: d\nentities:\n  - name: A\n    attributes:\n      email: string\n    indexes: {indexes}\n"
-    with pytest.raises(ModelError, match=message):
+def test_markdown_composite_uniques(part: str, constraints: tuple[str, ...] | None) -> None:
+    line = load_model_text(MD_LINE + part, "markdown").entity("Line")
+    assert line is not None
+    assert line.uniques == (("customer", "sku"), ("sku", "bin"))
+    if constraints is not None:
+        assert line.constraints == constraints
+    missing = part.replace("customer, sku", "customer, skux")
+    with pytest.raises(ModelError, match="entity Line: unique \\(customer, skux\\) names no attribute 'skux'"):
+        load_model_text(MD_LINE + missing, "markdown")
+
+
+@pytest.mark.parametrize(
+    ("entity_part", "message"),
+    [
+        ("indexes: [nope]", "index (nope) names no attribute 'nope'"),
+        ("indexes: [[email, nope]]", "index (email, nope) names no attribute 'nope'"),
+        ("indexes: email", "'indexes' must be a list"),
+        ("indexes: [{unique: true}]", "an index must name attributes"),
+        ("indexes: [[]]", "an index must name attributes"),
+        ("indexes: [{fields: [email, nope], unique: true}]", "unique (email, nope) names no attribute 'nope'"),
+        ("unique_together: [[email, nope]]", "unique (email, nope) names no attribute 'nope'"),
+        ("unique_together: [[email, email]]", "names an attribute twice"),
+        ("unique_together: email", "'unique_together' must be a list"),
+        ("unique_together: [{unique: true}]", "a unique constraint must name attributes"),
+        ("constraints: ['unique (email, nope)']", "unique (email, nope) names no attribute 'nope'"),
+    ],
+)
+def test_bad_indexes_and_composite_uniques_name_the_culprit(entity_part: str, message: str) -> None:
+    text = f"domain: d\nentities:\n  - name: A\n    attributes:\n      email: string\n    {entity_part}\n"
+    with pytest.raises(ModelError, match=re.escape(message)) as caught:
         load_model_text(text, "yaml")
+    assert "entity A" in str(caught.value)
+
+
+def test_a_normalized_composite_unique_naming_a_missing_attribute_is_refused() -> None:
+    data = load_model_text(PAIRS, "yaml").to_dict()
+    del data["digest"]
+    data["entities"][0]["uniques"] = [["customer_id", "gone"]]
+    with pytest.raises(ModelError, match="unique \\(customer_id, gone\\) names no attribute 'gone'"):
+        model_from_dict(data)
+    data["entities"][0]["uniques"] = "customer_id"
+    with pytest.raises(ModelError, match="'uniques' must be a list"):
+        model_from_dict(data)

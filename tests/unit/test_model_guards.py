@@ -47,3 +47,34 @@ def test_ordinary_anchors_and_merge_keys_still_load():
 def test_nesting_deeper_than_the_loader_follows_is_an_error_not_a_crash(fmt, text):
     loaded = load(text, fmt, "pimmodel/ns/deep")
     assert loaded.error == "pimmodel/ns/deep: the model nests deeper than the loader can follow"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        (
+            "yaml",
+            "domain: shop\nentities:\n  - name: Line\n    attributes: {customer: integer, sku: string}\n"
+            "    indexes:\n      - {fields: [customer, skus], unique: true}\n",
+        ),
+        (
+            "markdown",
+            "# Shop\n\n## 实体\n\n### Line\n\n- customer: integer\n- sku: string\n\n"
+            "约束：\n\n- unique (customer, skus)\n",
+        ),
+    ],
+)
+def test_a_composite_unique_naming_a_missing_attribute_is_the_models_error(fmt: str, text: str) -> None:
+    """The operator validates with the engine's loader: the PimModel's error names entity and attribute."""
+    loaded = load(text, fmt, "pimmodel/ns/shop")
+    assert loaded.model is None
+    assert loaded.error is not None
+    assert loaded.error.startswith("pimmodel/ns/shop:")
+    assert "entity Line: unique (customer, skus) names no attribute 'skus'" in loaded.error
+
+
+def test_a_composite_unique_is_in_the_snapshot_instances_serve() -> None:
+    text = "domain: shop\nentities:\n  - name: Line\n    attributes: {customer: integer, sku: string}\n"
+    loaded = load(text + "    unique_together: [[customer, sku]]\n", "yaml", "pimmodel/ns/shop")
+    assert '"uniques":[["customer","sku"]]' in loaded.snapshot
+    assert '"uniques"' not in load(text, "yaml", "pimmodel/ns/shop").snapshot

@@ -5,6 +5,13 @@ and 150``, ``endDate must be after startDate``, ``价格必须为正数``, ``编
 and the ``min``/``max``/``min_length`` keys of YAML attributes (kept as ``price: min 0``). A text
 that names no attribute of the entity, or says something else, is no rule: it stays documentation.
 A rule on an attribute whose type it does not fit (``positive`` on a string) is no rule either.
+
+A unique constraint over several attributes must say that they are unique together, since
+``a and b must be unique`` may mean each one: ``unique (a, b)``, ``(a, b) must be unique``,
+``a + b must be unique``, ``the combination of a and b must be unique``, ``a and b must be unique
+together``, ``(a, b) 唯一``, ``a和b组合唯一``, ``联合唯一(a, b)``, and in a Markdown index section
+``a, b (unique)``. The explicit forms (``unique (a, b)``, ``a, b (unique)``) naming a missing
+attribute are an error; the other phrasings naming one stay documentation.
 """
 
 from __future__ import annotations
@@ -30,9 +37,13 @@ class Rule:
     attribute: str
     value: Decimal | None = None
     other: str | None = None
+    #: A unique constraint over several attributes: all of them (``attribute`` is the first).
+    together: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"kind": self.kind, "attribute": self.attribute}
+        if self.together:
+            out["attributes"] = list(self.together)
         if self.value is not None:
             out["value"] = str(self.value)
         if self.other is not None:
@@ -100,8 +111,60 @@ def _predicates() -> tuple[tuple[re.Pattern[str], str], ...]:
 _OPS = {">": "gt", "＞": "gt", ">=": "ge", "≥": "ge", "<": "lt", "＜": "lt", "<=": "le", "≤": "le"}
 
 
+_BE = r"(?:(?:must|should|shall|has to|needs to)\s+(?:always\s+)?be|is|are)?\s*"
+_CN_BE = r"(?:必须|应当|应该|应|需要|需)?\s*(?:是|为)?\s*"
+_CN_UNIQUE = r"(?:唯一的?|不能重复|不可重复|不得重复)"
+#: Phrasings of "these attributes are unique together"; ``names`` is the list, ``explicit`` the
+#: ``unique (a, b)`` form, ``together`` a word saying the list is one key.
+_COMPOSITE_SOURCES = (
+    r"^(?P<explicit>unique|唯一|联合唯一|组合唯一)\s*(?:together\s*)?[(（](?P<names>[^()（）]+)[)）]$",
+    r"^(?P<names>[^()（）]+?)\s*[(（](?P<explicit>unique|唯一|联合唯一|组合唯一)[)）]$",
+    rf"^(?P<together>combination of\s+)?(?P<names>[^()（）]+?|[(（][^()（）]+[)）])\s*(?:together\s+|combined\s+)?"
+    rf"{_BE}unique(?P<together2>\s+together|\s+combined|\s+as a pair)?$",
+    rf"^(?P<names>[^()（）]+?|[(（][^()（）]+[)）])\s*的?\s*(?P<together>组合|联合|组合起来)?\s*{_CN_BE}{_CN_UNIQUE}$",
+)
+_NAME_SEPARATORS = re.compile(r"\s*(?:,|，|、|\+|＋|\band\b|和|与|及)\s*", re.I)
+
+
+@functools.cache
+def _composites() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.I) for p in _COMPOSITE_SOURCES)
+
+
+def composite_unique(text: str, entity: Entity) -> tuple[tuple[str, ...] | None, str | None]:
+    """The attributes a text declares unique together, or the problem with an explicit declaration."""
+    cleaned = re.sub(r"^the\s+", "", text.strip().rstrip(".。;；").strip(), flags=re.I)
+    cleaned = cleaned.replace("`", "").replace("**", "")
+    for pattern in _composites():
+        match = pattern.match(cleaned)
+        if match is None:
+            continue
+        raw = match["names"].strip()
+        bracketed = raw[:1] in "(（" and raw[-1:] in ")）"
+        words = [w.strip() for w in _NAME_SEPARATORS.split(raw.strip("()（）")) if w.strip()]
+        groups = match.groupdict()
+        said = any(groups.get(k) for k in ("explicit", "together", "together2"))
+        marked = said or bracketed or "+" in raw or "＋" in raw
+        if len(words) < 2 or not marked:
+            continue
+        names = {a.name.lower(): a.name for a in entity.attributes}
+        found = [names.get(w.lower()) for w in words]
+        missing = [w for w, f in zip(words, found, strict=True) if f is None]
+        if missing:
+            problem = f"unique ({', '.join(words)}) names no attribute {missing[0]!r}"
+            return None, problem if groups.get("explicit") else None
+        columns = tuple(f for f in found if f is not None)
+        if len(set(columns)) < len(columns):
+            return None, f"unique ({', '.join(words)}) names an attribute twice"
+        return columns, None
+    return None, None
+
+
 def parse_constraint(text: str, entity: Entity) -> list[Rule]:
     """The rules one constraint text states about ``entity``; empty when it is documentation."""
+    together, _ = composite_unique(text, entity)
+    if together is not None:
+        return [Rule("unique", together[0], together=together)]
     cleaned = re.sub(r"^(?:the|a|an)\s+", "", text.strip().rstrip(".。;；").strip(), flags=re.I)
     cleaned = cleaned.replace("`", "").replace("**", "")
     attribute, rest = _leading_attribute(cleaned, entity.attributes)
@@ -197,16 +260,31 @@ def rules_of(entity: Entity) -> list[Rule]:
 
 
 def settle(entity: Entity) -> tuple[Entity, str | None]:
-    """The entity with unique constraints folded into its attributes (a unique index enforces them),
-    and the problem with its indexes, if any (an index naming no attribute)."""
-    unique = {r.attribute for r in rules_of(entity) if r.kind == "unique"}
+    """The entity with unique constraints folded into its attributes and ``uniques`` (unique indexes
+    enforce them), and the problem with its indexes, if any (an index naming no attribute)."""
+    rules = rules_of(entity)
+    unique = {r.attribute for r in rules if r.kind == "unique" and not r.together}
     if unique:
         entity = replace(
             entity, attributes=tuple(replace(a, unique=True) if a.name in unique else a for a in entity.attributes)
         )
+    uniques = list(entity.uniques)
+    for rule in rules:
+        if rule.together and not any(set(rule.together) == set(u) for u in uniques):
+            uniques.append(rule.together)
+    entity = replace(entity, uniques=tuple(uniques))
+    for text in entity.constraints:
+        problem = composite_unique(text, entity)[1]
+        if problem is not None:
+            return entity, problem
     names = {a.name for a in entity.attributes}
-    for columns in entity.indexes:
-        missing = [c for c in columns if c not in names]
-        if missing:
-            return entity, f"index ({', '.join(columns)}) names no attribute {missing[0]!r}"
+    for what, groups in (("index", entity.indexes), ("unique", entity.uniques)):
+        for columns in groups:
+            missing = [c for c in columns if c not in names]
+            if missing:
+                return entity, f"{what} ({', '.join(columns)}) names no attribute {missing[0]!r}"
+            if len(set(columns)) < len(columns):
+                return entity, f"{what} ({', '.join(columns)}) names an attribute twice"
+            if what == "unique" and len(columns) < 2:
+                return entity, f"unique ({', '.join(columns)}) needs two or more attributes (else use 'unique: true')"
     return entity, None

@@ -5,6 +5,7 @@ Recognized shapes, all with ASCII or full-width punctuation:
 ``**名称**（必填，唯一）- 说明``, ``**状态**（甲、乙）``, ``**客户**（关联到客户）`` and plain
 ``名称：说明``. When no type is written, it is inferred from the name and description (``创建时间``
 is a datetime, ``是否…`` a boolean, ``状态：草稿/已发布`` an enum, ``患者：关联患者`` a reference).
+Attribute tables (``名称|类型|必填|说明``) are read as the equivalent bullets (``table_lines``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pim_engine.loader.assembly import Locator, build_attribute, entity_element
+from pim_engine.loader.markdown_doc import Table
 from pim_engine.loader.types import (
     TypeSpec,
     UnknownType,
@@ -442,3 +444,40 @@ def _values_in(description: str) -> tuple[str, ...] | None:
 
 def _item_value(text: str) -> str:
     return re.split(r"\s*[:：]\s*|\s+[-—–]+\s+", text.strip().strip("`*"), maxsplit=1)[0].strip("`* ")
+
+
+def table_lines(table: Table) -> list[tuple[int, str]]:
+    """Attribute tables (名称|类型|必填|说明 ...) rewritten as the equivalent bullet lines."""
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(table.header):
+        word = cell.strip("* ").lower()
+        for key, names in (
+            ("name", ("name", "字段", "属性", "名称", "字段名", "属性名", "attribute", "field", "column")),
+            ("type", ("type", "类型", "数据类型")),
+            ("required", ("required", "必填", "是否必填")),
+            ("unique", ("unique", "唯一", "是否唯一")),
+            ("default", ("default", "默认", "默认值")),
+            ("description", ("description", "说明", "描述", "备注", "notes")),
+        ):
+            if word in names:
+                columns.setdefault(key, index)
+    if "name" not in columns:
+        return []
+
+    def cell(row: list[str], key: str) -> str:
+        index = columns.get(key)
+        return row[index].strip() if index is not None and index < len(row) else ""
+
+    yes = {"yes", "y", "true", "是", "√", "✓", "✔", "x", "必填", "required", "唯一", "unique"}
+    lines = []
+    for number, row in table.rows:
+        name = cell(row, "name").strip("`* ")
+        if not name:
+            continue
+        markers = [cell(row, "type")] if cell(row, "type") else []
+        markers += ["必填"] if cell(row, "required").lower() in yes else []
+        markers += ["唯一"] if cell(row, "unique").lower() in yes else []
+        markers += [f"默认{cell(row, 'default')}"] if cell(row, "default") not in ("", "-", "无") else []
+        spec = f"（{'，'.join(markers)}）" if markers else ""
+        lines.append((number, f"{name}{spec} - {cell(row, 'description')}".rstrip(" -")))
+    return lines

@@ -11,13 +11,14 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 import yaml
 
 from pim_engine.loader.assembly import Locator, assemble, entity_element
-from pim_engine.loader.markdown_attributes import finish_attribute, read_attribute_line, split_top
+from pim_engine.loader.constraints import composite_unique
+from pim_engine.loader.markdown_attributes import finish_attribute, read_attribute_line, split_top, table_lines
 from pim_engine.loader.markdown_doc import (
     Code,
     Document,
@@ -87,9 +88,9 @@ _SKIP_LABELS = {
     "operations",
     "behaviors",
     "behaviours",
-    "索引",
-    "indexes",
 }
+#: Index sections: lookups are the database's business, but a composite unique one is a constraint.
+_INDEX_LABELS = {"索引", "indexes", "唯一约束", "unique constraints"}
 _CONSTRAINT_LABELS = {
     "约束",
     "约束条件",
@@ -101,6 +102,7 @@ _CONSTRAINT_LABELS = {
     "validation",
     "校验",
 }
+_MODES = (("attributes", _ATTRIBUTE_LABELS), ("constraints", _CONSTRAINT_LABELS), ("indexes", _INDEX_LABELS))
 _DESCRIPTION_LABELS = {"定义", "描述", "说明", "description", "definition", "summary"}
 _METHOD_CONTAINERS = {
     "方法",
@@ -185,6 +187,7 @@ class _EntityDraft:
     attribute_items: list[Item] = field(default_factory=list)
     table_rows: list[tuple[int, str]] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)
+    index_items: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -334,10 +337,12 @@ def _has_attributes(section: Section) -> bool:
 
 def _visit_entity(section: Section, drafts: list[_EntityDraft], where: Locator) -> None:
     title = _clean(section.title).lower()
-    if title in _SKIP_LABELS or title in {"实体关系", "relationships", "关系图", "er图", "er diagram"}:
+    if title in _SKIP_LABELS | _INDEX_LABELS or title in {"实体关系", "relationships", "关系图", "er图", "er diagram"}:
         return
     labelled = [
-        c for c in section.children if _clean(c.title).lower() in _ATTRIBUTE_LABELS | _SKIP_LABELS | _CONSTRAINT_LABELS
+        c
+        for c in section.children
+        if _clean(c.title).lower() in _ATTRIBUTE_LABELS | _SKIP_LABELS | _CONSTRAINT_LABELS | _INDEX_LABELS
     ]
     if _has_attributes(section) or labelled:
         name, alias = split_alias(section.title)
@@ -345,9 +350,7 @@ def _visit_entity(section: Section, drafts: list[_EntityDraft], where: Locator) 
         _read_entity_body(draft, section.blocks, "attributes")
         for child in labelled:
             label = _clean(child.title).lower()
-            mode = (
-                "attributes" if label in _ATTRIBUTE_LABELS else "constraints" if label in _CONSTRAINT_LABELS else "skip"
-            )
+            mode = next((m for m, labels in _MODES if label in labels), "skip")
             _read_entity_body(draft, child.blocks, mode)
         drafts.append(draft)
         return
@@ -368,6 +371,10 @@ def _read_entity_body(draft: _EntityDraft, blocks: list[object], mode: str) -> N
                 mode = "attributes"
             elif label in _SKIP_LABELS:
                 mode = "skip"
+            elif label in _INDEX_LABELS:
+                mode = "indexes"
+                if rest:
+                    draft.index_items.append(rest)
             elif label in _CONSTRAINT_LABELS:
                 mode = "constraints"
                 if rest:
@@ -381,45 +388,10 @@ def _read_entity_body(draft: _EntityDraft, blocks: list[object], mode: str) -> N
                 draft.attribute_items.extend(block.items)
             elif mode == "constraints":
                 draft.constraints.extend(_flatten(i) for i in block.items)
+            elif mode == "indexes":
+                draft.index_items.extend(_flatten(i) for i in block.items)
         elif isinstance(block, Table) and mode == "attributes":
-            draft.table_rows.extend(_table_lines(block))
-
-
-def _table_lines(table: Table) -> list[tuple[int, str]]:
-    """Attribute tables (名称|类型|必填|说明 ...) rewritten as the equivalent bullet lines."""
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(table.header):
-        word = cell.strip("* ").lower()
-        for key, names in (
-            ("name", ("name", "字段", "属性", "名称", "字段名", "属性名", "attribute", "field", "column")),
-            ("type", ("type", "类型", "数据类型")),
-            ("required", ("required", "必填", "是否必填")),
-            ("unique", ("unique", "唯一", "是否唯一")),
-            ("default", ("default", "默认", "默认值")),
-            ("description", ("description", "说明", "描述", "备注", "notes")),
-        ):
-            if word in names:
-                columns.setdefault(key, index)
-    if "name" not in columns:
-        return []
-
-    def cell(row: list[str], key: str) -> str:
-        index = columns.get(key)
-        return row[index].strip() if index is not None and index < len(row) else ""
-
-    yes = {"yes", "y", "true", "是", "√", "✓", "✔", "x", "必填", "required", "唯一", "unique"}
-    lines = []
-    for number, row in table.rows:
-        name = cell(row, "name").strip("`* ")
-        if not name:
-            continue
-        markers = [cell(row, "type")] if cell(row, "type") else []
-        markers += ["必填"] if cell(row, "required").lower() in yes else []
-        markers += ["唯一"] if cell(row, "unique").lower() in yes else []
-        markers += [f"默认{cell(row, 'default')}"] if cell(row, "default") not in ("", "-", "无") else []
-        spec = f"（{'，'.join(markers)}）" if markers else ""
-        lines.append((number, f"{name}{spec} - {cell(row, 'description')}".rstrip(" -")))
-    return lines
+            draft.table_rows.extend(table_lines(block))
 
 
 def _flatten(item: Item) -> str:
@@ -439,13 +411,10 @@ def _entity(draft: _EntityDraft, names: dict[str, str], where: Locator) -> Entit
         constraints.extend(checks)
     text = " ".join(d.strip() for d in draft.description if d.strip())
     description = f"{draft.alias}: {text}" if draft.alias and text else draft.alias or text
-    return Entity(
-        name=draft.name,
-        attributes=tuple(attributes),
-        description=description,
-        constraints=tuple(constraints),
-        line=draft.section.line,
-    )
+    entity = Entity(name=draft.name, attributes=tuple(attributes), description=description, line=draft.section.line)
+    # An index item saying its attributes are unique together (or naming a missing one) is a constraint.
+    constraints += [t for t in draft.index_items if composite_unique(t, entity) != (None, None)]
+    return replace(entity, constraints=tuple(constraints))
 
 
 # Services -------------------------------------------------------------------------------------

@@ -78,12 +78,16 @@ def _entity(raw: Any, index: int, where: Locator) -> Entity:
     indexes = _list(data, "indexes", element, where)
     if not all(isinstance(i, list) and i and all(isinstance(c, str) for c in i) for i in indexes):
         raise where.error("'indexes' must be a list of lists of attribute names", element=element)
+    uniques = _list(data, "uniques", element, where)
+    if not all(isinstance(u, list) and all(isinstance(c, str) for c in u) for u in uniques):
+        raise where.error("'uniques' must be a list of lists of attribute names", element=element)
     return Entity(
         name=name,
         attributes=tuple(attrs),
         description=_str(data, "description", element, where),
         constraints=tuple(constraints),
         indexes=tuple(tuple(i) for i in indexes),
+        uniques=tuple(tuple(u) for u in uniques),
     )
 
 

@@ -63,6 +63,7 @@ _ENTITY_KEYS = {
     "constraints",
     "relationships",
     "indexes",
+    "unique_together",
     "table",
     "label",
     "title",
@@ -245,13 +246,14 @@ def _entity(name: str, spec: Any, line: int, entities: Mapping[str, str], where:
         )
     for attr_name, attr_spec, attr_line in pairs:
         attrs.append(_attribute(name, attr_name, attr_spec, attr_line, entities, constraints, where))
-    attrs, indexes = entity_indexes(spec, attrs, constraints, element, where)
+    attrs, indexes, uniques = entity_indexes(spec, attrs, element, where)
     return Entity(
         name=name,
         attributes=tuple(attrs),
         description=_text(spec.get("description")),
         constraints=tuple(constraints),
         indexes=indexes,
+        uniques=uniques,
         line=line,
     )
 

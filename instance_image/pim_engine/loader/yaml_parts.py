@@ -2,7 +2,8 @@
 
 ``indexes`` take the forms people write: a name, a list of names, or a mapping with ``fields`` (or
 ``columns``) and ``unique``. A one-column unique index makes its attribute unique; a composite
-unique one is kept as a documented (unenforced) constraint, the others become lookup indexes.
+unique one becomes one of the entity's ``uniques`` (enforced by a unique index over its columns,
+which also serves lookups), the others become lookup indexes.
 """
 
 from __future__ import annotations
@@ -43,37 +44,43 @@ def _index_columns(item: Any) -> tuple[list[str], bool] | None:
     return None
 
 
-def entity_indexes(
-    spec: Any, attrs: Sequence[Attribute], constraints: list[str], element: str, where: Locator
-) -> tuple[list[Attribute], tuple[tuple[str, ...], ...]]:
-    """An entity's attributes with one-column unique indexes folded in, and its lookup indexes.
+Columns = tuple[str, ...]
 
-    Composite unique indexes are added to ``constraints`` as documentation.
-    """
-    raw = spec.get("indexes")
-    if raw is None:
-        return list(attrs), ()
-    if not isinstance(raw, list):
-        raise where.error("'indexes' must be a list", element=element, line=spec.at("indexes"))
-    indexes: list[tuple[str, ...]] = []
+
+def entity_indexes(
+    spec: Any, attrs: Sequence[Attribute], element: str, where: Locator
+) -> tuple[list[Attribute], tuple[Columns, ...], tuple[Columns, ...]]:
+    """An entity's attributes with one-column unique indexes folded in, its lookup indexes, and its
+    composite unique constraints (``uniques``, from unique ``indexes`` and ``unique_together``)."""
+    indexes: list[Columns] = []
+    uniques: list[Columns] = []
     unique: set[str] = set()
-    for item, item_line in zip(raw, getattr(raw, "item_lines", [None] * len(raw)), strict=True):
-        parsed = _index_columns(item)
-        if parsed is None or not parsed[0] or not all(parsed[0]):
-            raise where.error(
-                f"an index must name attributes: a name, a list, or a mapping with 'fields'; not {item!r}",
-                element=element,
-                line=item_line,
-            )
-        columns, is_unique = parsed
-        if is_unique and len(columns) == 1:
-            unique.add(columns[0])
+    for key, always_unique, what in (("indexes", False, "an index"), ("unique_together", True, "a unique constraint")):
+        raw = spec.get(key)
+        if raw is None:
             continue
-        if is_unique:
-            constraints.append(f"unique ({', '.join(columns)})")
-        if tuple(columns) not in indexes:
-            indexes.append(tuple(columns))
-    return [replace(a, unique=True) if a.name in unique else a for a in attrs], tuple(indexes)
+        if not isinstance(raw, list):
+            raise where.error(f"'{key}' must be a list", element=element, line=spec.at(key))
+        for item, item_line in zip(raw, getattr(raw, "item_lines", [None] * len(raw)), strict=True):
+            parsed = _index_columns(item)
+            if parsed is None or not parsed[0] or not all(parsed[0]):
+                raise where.error(
+                    f"{what} must name attributes: a name, a list, or a mapping with 'fields'; not {item!r}",
+                    element=element,
+                    line=item_line,
+                )
+            columns, is_unique = tuple(parsed[0]), parsed[1] or always_unique
+            if is_unique and len(columns) == 1:
+                unique.add(columns[0])
+                continue
+            target = uniques if is_unique else indexes
+            # (a, b) and (b, a) are one unique constraint, but two different lookup orders
+            known = any(set(columns) == set(o) for o in target) if is_unique else columns in target
+            if not known:
+                target.append(columns)
+    # A unique index serves lookups over the same columns: no second index beside it.
+    lookups = tuple(i for i in indexes if i not in uniques)
+    return [replace(a, unique=True) if a.name in unique else a for a in attrs], lookups, tuple(uniques)
 
 
 def model_rules(raw: Any, data: Any, where: Locator) -> list[tuple[str, str]]:

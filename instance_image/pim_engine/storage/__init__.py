@@ -21,7 +21,7 @@ class StorageError(Exception):
 
 
 class UniqueViolation(StorageError):
-    """A write would store a value a unique attribute already holds."""
+    """A write would store a value a unique attribute (or combination of ``fields``) already holds."""
 
     def __init__(self, entity: str, fields: Sequence[str]) -> None:
         super().__init__(f"{entity}: duplicate value for {', '.join(fields)}")

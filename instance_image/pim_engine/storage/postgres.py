@@ -42,7 +42,7 @@ from pim_engine.storage import (
 )
 from pim_engine.storage.postgres_migrate import Outcome, migrate
 from pim_engine.storage.postgres_pool import ConnectionPool
-from pim_engine.storage.postgres_schema import check_names, constraint_fields
+from pim_engine.storage.postgres_schema import check_names, composite_unique_fields, constraint_fields
 from pim_engine.storage.postgres_store import PostgresEntityStore
 
 T = TypeVar("T")
@@ -106,6 +106,7 @@ class PostgresDatabase:
         self.pool_size = pool_size
         self.allow_destructive = allow_destructive
         self.constraints = constraint_fields(tables)
+        self.composite_uniques = composite_unique_fields(tables)
         self.stores: dict[str, PostgresEntityStore] = {
             name: PostgresEntityStore(self, t, (rules or {}).get(name, ())) for name, t in tables.items()
         }

@@ -21,7 +21,7 @@ from datetime import datetime
 
 import asyncpg
 
-from pim_engine.migrate import Change, MigrationRefused, Plan, plan
+from pim_engine.migrate import Change, Duplicates, MigrationRefused, Plan, plan
 from pim_engine.model import Model, canonical_json
 from pim_engine.schema import META_TABLE, MIGRATIONS_TABLE, Column, Table, entities_from_dicts, quote, tables_for
 from pim_engine.storage.postgres_schema import (
@@ -30,6 +30,7 @@ from pim_engine.storage.postgres_schema import (
     TEXT,
     column_index_sqls,
     column_sql,
+    composite_unique_sql,
     constraint_sqls,
     create_table_sql,
     fk_name,
@@ -39,6 +40,7 @@ from pim_engine.storage.postgres_schema import (
     pg_type,
     unique_sql,
     uq_name,
+    uqc_name,
 )
 from pim_engine.storage.values import default_value
 
@@ -64,11 +66,18 @@ class _Questions:
         self.asked.append((what, args))
         return 0
 
+    def _ask_duplicates(self, table: str, columns: tuple[str, ...]) -> Duplicates:
+        self.asked.append(("duplicates_together", (table, columns)))
+        return Duplicates()
+
     def rows(self, table: str) -> int:
         return self._ask("rows", table)
 
     def duplicates(self, table: str, column: str) -> int:
         return self._ask("duplicates", table, column)
+
+    def duplicates_together(self, table: str, columns: tuple[str, ...]) -> Duplicates:
+        return self._ask_duplicates(table, columns)
 
     def nulls(self, table: str, column: str) -> int:
         return self._ask("nulls", table, column)
@@ -81,12 +90,40 @@ class _Questions:
 
 
 class _Answers(_Questions):
-    def __init__(self, answers: Mapping[tuple[str, tuple[object, ...]], int]) -> None:
+    def __init__(self, answers: Mapping[tuple[str, tuple[object, ...]], int | Duplicates]) -> None:
         super().__init__()
         self.answers = answers
 
     def _ask(self, what: str, *args: object) -> int:
-        return self.answers[(what, args)]
+        answer = self.answers[(what, args)]
+        assert isinstance(answer, int)
+        return answer
+
+    def _ask_duplicates(self, table: str, columns: tuple[str, ...]) -> Duplicates:
+        answer = self.answers[("duplicates_together", (table, columns))]
+        assert isinstance(answer, Duplicates)
+        return answer
+
+
+async def _duplicates_together(conn: asyncpg.Connection, table: Table, columns: tuple[str, ...]) -> Duplicates:
+    """Groups as the composite unique index compares (JSON by its text, as its digest does)."""
+    keys = [f"{quote(c)}::text" if pg_type(_column_of(table, c)) == "JSONB" else quote(c) for c in columns]
+    present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+    shown = ", ".join(f"(array_agg({quote(c)}::text))[1]" for c in columns)
+    groups = (
+        f"SELECT {shown}, count(*) AS n FROM {quote(table.name)} WHERE {present} "
+        f"GROUP BY {', '.join(keys)} HAVING count(*) > 1"
+    )
+    row = await conn.fetchrow(f"WITH g AS ({groups}) SELECT g.*, (SELECT sum(n) FROM g) FROM g ORDER BY n DESC LIMIT 1")
+    if row is None:
+        return Duplicates()
+    return Duplicates(int(row[-1]), tuple(str(v) for v in list(row)[: len(columns)]), int(row[len(columns)]))
+
+
+def _column_of(table: Table, name: str) -> Column:
+    column = table.column(name)
+    assert column is not None  # the planner asks about stored columns only
+    return column
 
 
 async def _answer(conn: asyncpg.Connection, what: str, args: tuple[object, ...]) -> int:
@@ -114,7 +151,15 @@ async def _answer(conn: asyncpg.Connection, what: str, args: tuple[object, ...])
 async def _plan(conn: asyncpg.Connection, old: Mapping[str, Table], new: Mapping[str, Table]) -> list[Change]:
     questions = _Questions()
     plan(old, new, questions)
-    answers = {q: await _answer(conn, *q) for q in dict.fromkeys(questions.asked)}
+    answers: dict[tuple[str, tuple[object, ...]], int | Duplicates] = {}
+    for what, args in dict.fromkeys(questions.asked):
+        if what == "duplicates_together":
+            table, columns = args
+            assert isinstance(table, str)
+            assert isinstance(columns, tuple)
+            answers[(what, args)] = await _duplicates_together(conn, old[table], columns)
+        else:
+            answers[(what, args)] = await _answer(conn, what, args)
     return plan(old, new, _Answers(answers)).changes
 
 
@@ -253,7 +298,8 @@ async def _apply(
             before = old[change.entity].column(change.attribute or "")
             assert column is not None
             assert before is not None
-            await _retype(conn, table.name, before, column)
+            uniques = [u for u in old[change.entity].entity.uniques if before.name in u]
+            await _retype(conn, table.name, before, column, uniques)
         elif change.kind == "add_unique":
             assert column is not None
             await conn.execute(unique_sql(table.name, column))
@@ -261,6 +307,10 @@ async def _apply(
             unique = quote(uq_name(table.name, change.attribute or ""))
             await conn.execute(f"ALTER TABLE {name} DROP CONSTRAINT IF EXISTS {unique}")
             await conn.execute(f"DROP INDEX IF EXISTS {unique}")
+        elif change.kind == "add_unique_together":
+            await conn.execute(composite_unique_sql(table, change.columns))
+        elif change.kind == "drop_unique_together":
+            await conn.execute(f"DROP INDEX IF EXISTS {quote(uqc_name(table.name, change.columns))}")
         elif change.kind == "add_index":
             await conn.execute(lookup_index_sql(table, change.columns))
         elif change.kind == "drop_index":
@@ -298,14 +348,19 @@ def _converted(column: str, before: str, after: str) -> str:
     return f"{_cast_function(after)}({source})"
 
 
-async def _retype(conn: asyncpg.Connection, table: str, before: Column, after: Column) -> None:
-    """Change the column's type; its foreign key and unique constraint are dropped and made again at the end."""
+async def _retype(
+    conn: asyncpg.Connection, table: str, before: Column, after: Column, uniques: Sequence[tuple[str, ...]]
+) -> None:
+    """Change the column's type; its foreign key and unique constraints (its own, and ``uniques``,
+    the composite ones it is part of) are dropped and made again at the end."""
     if before.references is not None:
         await conn.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT IF EXISTS {quote(fk_name(table, before.name))}")
     if before.attribute.unique:
         unique = quote(uq_name(table, before.name))
         await conn.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT IF EXISTS {unique}")
         await conn.execute(f"DROP INDEX IF EXISTS {unique}")
+    for columns in uniques:  # a digest over text cannot stay on a column that becomes a number
+        await conn.execute(f"DROP INDEX IF EXISTS {quote(uqc_name(table, columns))}")
     old_type, new_type = pg_type(before), pg_type(after)
     if old_type != new_type:
         c = quote(after.name)

@@ -20,6 +20,15 @@ such racers kept PostgreSQL's deadlock detector killing retries for seconds, so 
 it (``postgres_migrate`` upgrades a layout-1 database in place). One-column lookup indexes on
 text are hash indexes (the API filters by equality only). What must stay a B-tree (a text primary key, a lookup
 index over several columns) refuses a larger value with 422 naming the attribute.
+
+A composite unique constraint (``Entity.uniques``) is a unique B-tree index over its columns, each
+text or JSON column by its digest, the others as they are. The entry limit applies to the whole
+tuple, so two raw text columns would refuse a pair whose values together pass 2.7 kB (a long note
+beside a customer id), where SQLite stores it: digests bound each text column at 32 bytes, so any
+values index, and a B-tree unique index (not an exclusion constraint) lets racing writers wait for
+each other instead of deadlocking. ``pim_digest`` is STRICT, so a NULL stays NULL and, as SQL says,
+rows with a NULL in any column of the constraint never clash. Decimals are not digested: NUMERIC
+equality (``1.0 = 1``) is what the constraint must compare, and a digest of the text would not.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ import hashlib
 from collections.abc import Mapping
 
 from pim_engine.model import ModelError
-from pim_engine.schema import Column, Table, index_name, lookup_index_name, quote
+from pim_engine.schema import Column, Table, composite_unique_name, index_name, lookup_index_name, quote
 
 #: Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones are silently truncated.
 MAX_IDENTIFIER_BYTES = 63
@@ -106,6 +115,10 @@ def ix_name(table: str, columns: tuple[str, ...]) -> str:
     return short_name(lookup_index_name(table, columns))
 
 
+def uqc_name(table: str, columns: tuple[str, ...]) -> str:
+    return short_name(composite_unique_name(table, columns))
+
+
 def column_sql(column: Column, default_sql: str | None = None) -> str:
     if column.is_key:
         if column.sql_type == "INTEGER" and column.attribute.auto_increment:
@@ -150,10 +163,28 @@ def column_index_sqls(table: str, column: Column) -> list[str]:
 def unique_sql(table: str, column: Column) -> str:
     """The unique index of a column; text and JSON are indexed by their digest (``DIGEST_FUNCTION_SQL``)."""
     name = quote(uq_name(table, column.name))
+    return f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {quote(table)} ({_unique_key(column)})"
+
+
+def _unique_key(column: Column) -> str:
+    """What a unique index compares for the column: text and JSON by their digest."""
     value = quote(column.name)
     if _unbounded(column):
-        value = f"pim_digest({value}::text)" if pg_type(column) == "JSONB" else f"pim_digest({value})"
-    return f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {quote(table)} ({value})"
+        return f"pim_digest({value}::text)" if pg_type(column) == "JSONB" else f"pim_digest({value})"
+    return value
+
+
+def composite_unique_sql(table: Table, columns: tuple[str, ...]) -> str:
+    """One of the entity's ``uniques``: each text or JSON column by its digest (module docstring)."""
+    keys = ", ".join(_unique_key(_column(table, c)) for c in columns)
+    return f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(uqc_name(table.name, columns))} ON {quote(table.name)} ({keys})"
+
+
+def _column(table: Table, name: str) -> Column:
+    column = table.column(name)
+    if column is None:
+        raise ModelError(f"unique ({name}) names no attribute {name!r}", element=table.name)
+    return column
 
 
 def lookup_index_sql(table: Table, columns: tuple[str, ...]) -> str:
@@ -169,6 +200,7 @@ def index_sqls(table: Table) -> list[str]:
         if not column.is_key:
             out.extend(column_index_sqls(table.name, column))
     out.extend(lookup_index_sql(table, columns) for columns in table.entity.indexes)
+    out.extend(composite_unique_sql(table, columns) for columns in table.entity.uniques)
     return out
 
 
@@ -188,9 +220,16 @@ def constraint_fields(tables: Mapping[str, Table]) -> dict[str, tuple[str, str]]
         out[pk_name(table.name)] = (table.name, table.key.name)
         for columns in table.entity.indexes:
             out[ix_name(table.name, columns)] = (table.name, columns[0])
+        for columns in table.entity.uniques:
+            out[uqc_name(table.name, columns)] = (table.name, columns[0])
         for column in table.columns:
             out[uq_name(table.name, column.name)] = (table.name, column.name)
             if column.references is not None:
                 out[fk_name(table.name, column.name)] = (table.name, column.name)
                 out[ref_name(table.name, column.name)] = (table.name, column.name)
     return out
+
+
+def composite_unique_fields(tables: Mapping[str, Table]) -> dict[str, tuple[str, ...]]:
+    """Composite unique index name -> its attributes, so a clash names all of them."""
+    return {uqc_name(t.name, columns): columns for t in tables.values() for columns in t.entity.uniques}

@@ -57,7 +57,8 @@ class PostgresEntityStore(TableRows):
 
     def _violation(self, err: asyncpg.PostgresError, values: Mapping[str, Any]) -> StorageError:
         """What a write's constraint violation means, naming the field (the constraint's name says which)."""
-        _, column = self.db.constraints.get(getattr(err, "constraint_name", None) or "", (self.name, "?"))
+        constraint = getattr(err, "constraint_name", None) or ""
+        _, column = self.db.constraints.get(constraint, (self.name, "?"))
         if isinstance(err, asyncpg.ForeignKeyViolationError):
             return MissingReference(column, self.references.get(column, "?"), values.get(column))
         if isinstance(err, asyncpg.ProgramLimitExceededError):  # over a B-tree entry: a text key, a wide index
@@ -66,7 +67,7 @@ class PostgresEntityStore(TableRows):
             _, column = self.db.constraints.get(index, (self.name, self.key))
             msg = f"too large for PostgreSQL to index ({text.split(' for index', 1)[0]})"
             return RuleViolation([(column, msg, "value_too_large")])
-        return UniqueViolation(self.name, [column])
+        return UniqueViolation(self.name, self.db.composite_uniques.get(constraint, (column,)))
 
     # API
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pim_engine.migrate import Change, MigrationRefused, Plan, plan
+from pim_engine.migrate import Change, Duplicates, MigrationRefused, Plan, plan
 from pim_engine.model import Model, canonical_json
 from pim_engine.schema import (
     MAPPING_VERSION,
@@ -22,6 +22,8 @@ from pim_engine.schema import (
     Table,
     column_index_sqls,
     column_sql,
+    composite_unique_name,
+    composite_unique_sql,
     create_table_sql,
     entities_from_dicts,
     index_name,
@@ -57,6 +59,16 @@ class SqliteFacts:
             f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {quote(table)} "
             f"WHERE {c} IS NOT NULL GROUP BY {c} HAVING count(*) > 1)"
         )
+
+    def duplicates_together(self, table: str, columns: tuple[str, ...]) -> Duplicates:
+        cs = ", ".join(quote(c) for c in columns)
+        present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+        groups = f"SELECT {cs}, count(*) AS n FROM {quote(table)} WHERE {present} GROUP BY {cs} HAVING count(*) > 1"
+        row = self.conn.execute(f"SELECT *, (SELECT sum(n) FROM ({groups})) FROM ({groups}) ORDER BY {cs} LIMIT 1")
+        found = row.fetchone()
+        if found is None:
+            return Duplicates()
+        return Duplicates(int(found[-1]), tuple(str(v) for v in found[: len(columns)]), int(found[len(columns)]))
 
     def nulls(self, table: str, column: str) -> int:
         return self._one(f"SELECT count(*) FROM {quote(table)} WHERE {quote(column)} IS NULL")
@@ -228,6 +240,10 @@ def _apply_changes(conn: sqlite3.Connection, tables: Mapping[str, Table], change
             conn.execute(unique_index_sql(table.name, change.attribute or ""))
         elif change.kind == "drop_unique":
             conn.execute(f"DROP INDEX IF EXISTS {quote(index_name(table.name, change.attribute or '', 'uq'))}")
+        elif change.kind == "add_unique_together":
+            conn.execute(composite_unique_sql(table.name, change.columns))
+        elif change.kind == "drop_unique_together":
+            conn.execute(f"DROP INDEX IF EXISTS {quote(composite_unique_name(table.name, change.columns))}")
         elif change.kind == "add_index":
             conn.execute(lookup_index_sql(table.name, change.columns))
         elif change.kind == "drop_index":

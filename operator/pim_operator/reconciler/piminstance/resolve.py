@@ -68,6 +68,9 @@ class AssumeData:
     def duplicates(self, table: str, column: str) -> int:
         return 0
 
+    def duplicates_together(self, table: str, columns: tuple[str, ...]) -> migrate.Duplicates:
+        return migrate.Duplicates()
+
     def nulls(self, table: str, column: str) -> int:
         return 0
 
