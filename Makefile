@@ -15,7 +15,7 @@ NODE_IMAGES := $(if $(filter 0,$(PIM_CLUSTER_NODE)),,images)
 export PIM_CACHE_DIR ?= $(HOME)/.cache/pim-operator
 
 .PHONY: help deps system-deps venv binaries images addons lint fmt unit test test-fast test-cluster test-scaling bench \
-        bench-cycles up down kind-up kind-load kind-addons kind-deploy kind-e2e kind-down clean
+        bench-cycles up down kind-up kind-load kind-addons kind-deploy kind-e2e kind-scaling kind-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -121,6 +121,11 @@ kind-e2e: venv ## the e2e suite against the kind cluster (the operator and Prome
 	hack/kind/load.sh --e2e
 	hack/addons/kind.sh
 	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m "e2e and not local_node_only and not scaling" -q --junitxml=build/junit-kind.xml
+
+kind-scaling: venv ## issue 12's scaling scenarios on the kind cluster (after kind-e2e, or alone: it loads what it needs)
+	hack/kind/load.sh
+	hack/addons/kind.sh
+	PIM_KUBECONFIG=$(KIND_KUBECONFIG) $(PYTEST) -m scaling -q -s --junitxml=build/junit-kind-scaling.xml
 
 kind-down: ## delete the kind cluster
 	hack/kind/down.sh
