@@ -43,7 +43,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.report import BENCHMARKS, update_block
+from bench.report import BENCHMARKS, say, update_block
 from tests.support.cluster import processes_mentioning
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,10 +51,6 @@ ROOT = Path(__file__).resolve().parent.parent
 REASON = re.compile(r"exited|timed out|error|FAILED|refusing|missing|survived|address already in use", re.I)
 # A component's own last word, quoted from its log (klog's "command failed" line, say).
 ROOT_CAUSE = re.compile(r'err="[^"]*"|bind: address already in use|panic: .*')
-
-
-def say(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -1,11 +1,18 @@
-"""Writing benchmark results into BENCHMARKS.md: each benchmark owns blocks between HTML comment
-markers, so a new run replaces its own figures and leaves the prose and other sections alone."""
+"""How benchmarks report: progress as timestamped lines on stderr (stdout carries the results), and
+results written into BENCHMARKS.md, where each benchmark owns blocks between HTML comment markers, so
+a new run replaces its own figures and leaves the prose and other sections alone."""
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+
+
+def say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def markers(name: str) -> tuple[str, str]:
