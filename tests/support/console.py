@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,20 @@ from typing import Any
 import httpx
 
 from tests.support.net import free_port
+from tests.support.process import ModuleProcess
 from tests.support.waiting import wait_for
 
 
-class ConsoleProcess:
+class ConsoleProcess(ModuleProcess):
     """``python -m pim_console`` against a cluster through its kubeconfig, on free loopback ports."""
 
     def __init__(self, kubeconfig: Path, namespace: str, log_dir: Path, *args: str) -> None:
+        super().__init__("pim-console")
         self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.log_path = log_dir / f"console-{namespace}.log"
         self.port = free_port()
         self.args = args
-        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -38,12 +38,16 @@ class ConsoleProcess:
     def start(self, timeout: float = 60) -> ConsoleProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIM_CONSOLE_")}
         env.pop("KUBERNETES_SERVICE_HOST", None)
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
+
+        def synced() -> bool:
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=2).json().get("synced") is True
+            except ValueError:  # not JSON (yet)
+                return False
+
+        self.launch(
+            "pim_console",
             [
-                sys.executable,
-                "-m",
-                "pim_console",
                 "--kubeconfig",
                 str(self.kubeconfig),
                 "--namespace",
@@ -55,40 +59,14 @@ class ConsoleProcess:
                 *self.args,
             ],
             env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            log=self.log_path,
+            healthy=synced,
+            timeout=timeout,
         )
-
-        def up() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise AssertionError(f"pim-console exited {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                return httpx.get(f"{self.url}/healthz", timeout=2).json().get("synced") is True
-            except httpx.HTTPError:
-                return False
-
-        try:
-            wait_for(up, timeout, "pim-console to answer /healthz, synced")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if hasattr(self, "_log"):
-            self._log.close()
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        self.end(signal.SIGTERM, timeout=30)
 
 
 @dataclass

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.net import free_ports
+from tests.support.process import ModuleProcess
 
 
-class OperatorProcess:
+class OperatorProcess(ModuleProcess):
     def __init__(self, kubeconfig: Path, log_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        super().__init__("operator")
         self.kubeconfig = kubeconfig
         self.log_dir = log_dir
         self.args = args
         self.env = env or {}
         self.metrics_port, self.health_port = free_ports(2)
-        self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     @property
@@ -37,12 +35,9 @@ class OperatorProcess:
         if os.environ.get("ENGINE_IMAGE"):  # the engine image this run built, as image_values() gives the chart
             env.setdefault("PIM_ENGINE_IMAGE", os.environ["ENGINE_IMAGE"])
         env.pop("KUBERNETES_SERVICE_HOST", None)
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
+        self.launch(
+            "pim_operator",
             [
-                sys.executable,
-                "-m",
-                "pim_operator",
                 "--metrics-port",
                 str(self.metrics_port),
                 "--health-port",
@@ -52,46 +47,17 @@ class OperatorProcess:
                 *self.args,
             ],
             env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            log=self.log_path,
+            healthy=lambda: httpx.get(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1).status_code == 200,
+            timeout=timeout,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"operator exited {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"operator not healthy after {timeout}s:\n{self.log_tail()}")
 
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def send(self, sig: int) -> None:
-        """Send ``sig`` and return at once (SIGSTOP, SIGCONT)."""
+    def kill(self, sig: int = signal.SIGKILL) -> int | None:
         assert self.proc is not None
-        self.proc.send_signal(sig)
-
-    def kill(self, sig: int = signal.SIGKILL) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=60)
-        self._log.close()
-        return code
+        return self.end(sig)
 
     def stop(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        return self.kill(signal.SIGTERM)
-
-    def log_tail(self, lines: int = 80) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return self.end(signal.SIGTERM)
 
     def metrics_text(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
