@@ -41,7 +41,7 @@ import httpx
 from pim_operator import metrics
 from pim_operator.kube import kinds
 from pim_operator.kube.client import ApiError, KubeClient
-from pim_operator.kube.config import ConfigError
+from pim_operator.kube.config import CredentialsError
 
 log = logging.getLogger(__name__)
 RELEASED_DURATION = 1  # seconds: what a released Lease says, so the next candidate need not wait
@@ -201,7 +201,7 @@ class LeaderElector:
             freed = Record("", RELEASED_DURATION, now, now, Record.of(lease).transitions)
             self._observed = Record.of(await self.client.replace(with_record(lease, freed), fenced=False))
             log.info("released the leader lease", extra={"identity": self.identity})
-        except (ApiError, httpx.HTTPError, ConfigError) as exc:
+        except (ApiError, httpx.HTTPError, CredentialsError) as exc:
             log.warning("could not release the leader lease", extra={"error": str(exc)})
 
     async def _acquire(self) -> None:
@@ -233,7 +233,7 @@ class LeaderElector:
         except (ApiError, httpx.HTTPError) as exc:
             log.debug("cannot read the leader lease", extra={"error": str(exc)})
             return False
-        except ConfigError as exc:  # credentials that cannot be loaded now (a failing exec plugin)
+        except CredentialsError as exc:  # credentials that cannot be loaded now (a failing exec plugin)
             log.warning("cannot read the leader lease", extra={"error": str(exc)})
             return False
         now = micro_time(self._wall())
@@ -251,7 +251,7 @@ class LeaderElector:
                 written = await self.client.create(lease_body(self.name, self.namespace, record), fenced=False)
             else:
                 written = await self.client.replace(with_record(lease, record), fenced=False)
-        except (ApiError, httpx.HTTPError, ConfigError) as exc:
+        except (ApiError, httpx.HTTPError, CredentialsError) as exc:
             log.debug("cannot write the leader lease", extra={"error": str(exc)})
             return False
         self._observed = Record.of(written)

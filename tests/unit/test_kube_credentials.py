@@ -1,6 +1,6 @@
 """Credentials as the ``kubernetes`` package loads them: merged KUBECONFIG lists, contexts, inline and
 relative files, exec credential plugins (real programs), rotating token files, the in-cluster
-ServiceAccount; and the operator's reload after a 401."""
+ServiceAccount (``pim_kube``); the operator's reload after a 401, and the console's refresh."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import pytest
 import yaml
 from kubernetes import config as k8s_config
 
+from pim_console.kube import credentials as console_credentials
+from pim_kube import credentials
 from pim_operator.kube import config
-from pim_operator.kube.config import ConfigError, Credentials, Source
+from pim_operator.kube.config import Credentials, CredentialsError, Source
 
 pytestmark = pytest.mark.unit
 CA = b"-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"
@@ -101,10 +103,10 @@ def test_inline_data_becomes_files_and_relative_paths_follow_the_kubeconfig(tmp_
 
 
 def test_errors_name_the_kubeconfig(tmp_path):
-    with pytest.raises(ConfigError, match=r"absent\.yaml"):
+    with pytest.raises(CredentialsError, match=r"absent\.yaml"):
         Source(str(tmp_path / "absent.yaml")).load()
     broken = write(tmp_path / "broken.yaml", {"current-context": "nope", "contexts": []})
-    with pytest.raises(ConfigError, match=r"broken\.yaml.*nope"):
+    with pytest.raises(CredentialsError, match=r"broken\.yaml.*nope"):
         Source(broken).load()
 
 
@@ -219,7 +221,7 @@ def test_in_a_pod_the_service_account_is_used_and_its_rotated_token_reread(tmp_p
     (sa / "namespace").write_text("pim-system\n")
     monkeypatch.setattr(k8s_config.incluster_config, "SERVICE_TOKEN_FILENAME", str(sa / "token"))
     monkeypatch.setattr(k8s_config.incluster_config, "SERVICE_CERT_FILENAME", str(sa / "ca.crt"))
-    monkeypatch.setattr(config, "SA_NAMESPACE", sa / "namespace")
+    monkeypatch.setattr(credentials, "SA_NAMESPACE", sa / "namespace")
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
 
@@ -274,3 +276,43 @@ def test_operator_settings_from_flags_and_env(monkeypatch):
     assert parse(["--leader-elect"]).leader_elect is True
     with pytest.raises(SystemExit):
         parse(["--lease-duration", "5", "--renew-deadline", "7"])
+
+
+# The console loads the same way (pim_kube) and keeps its own refresh: when due, and at once after a 401.
+
+
+def test_the_console_works_in_the_namespace_of_the_context_it_was_given(tmp_path):
+    kubeconfig = write(
+        tmp_path / "two.yaml",
+        {
+            "current-context": "plain",
+            "contexts": [context("plain", "c", "u"), context("team", "c", "u", namespace="shop")],
+            "clusters": [cluster("c", "https://127.0.0.1:7/")],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+        },
+    )
+    assert console_credentials.load(kubeconfig).namespace == "default"
+    team = console_credentials.load(kubeconfig, "team")
+    assert (team.server, team.namespace) == ("https://127.0.0.1:7", "shop")
+    assert console_credentials.load(kubeconfig, "team", "books").namespace == "books"
+    with pytest.raises(console_credentials.CredentialsError, match=r"absent\.yaml"):
+        console_credentials.load(str(tmp_path / "absent.yaml"))
+
+
+def test_the_console_runs_an_exec_plugin_again_when_due_or_forced(tmp_path, monkeypatch):
+    kubeconfig, token, runs = exec_plugin(tmp_path, expires="2000-01-01T00:00:00Z")
+    now = [1000.0]
+    monkeypatch.setattr(console_credentials.time, "monotonic", lambda: now[0])
+
+    async def main() -> None:
+        creds = console_credentials.load(kubeconfig)
+        assert await creds.authorization() == "Bearer first"
+        token.write_text("second")
+        assert await creds.authorization() == "Bearer first"  # refreshed a moment ago: not due
+        assert await creds.authorization(force=True) == "Bearer second"  # after a 401
+        token.write_text("third")
+        now[0] += console_credentials.REFRESH_EVERY + 1
+        assert await creds.authorization() == "Bearer third"
+        assert int(runs.read_text()) >= 3
+
+    asyncio.run(main())
