@@ -1,8 +1,9 @@
 """``pim-engine serve``: load the model, migrate the database, serve until SIGTERM.
 
-Exit codes: 0 after a graceful stop (SIGTERM or SIGINT: in-flight requests finish, the WAL is
-checkpointed), 1 for a model that cannot be loaded or an SQLite file that cannot be opened, 2 for a
-refused migration or unusable settings. Failures print one line to stderr, never a traceback.
+Exit codes: 0 after a graceful stop (SIGTERM or SIGINT: ``--drain-seconds`` of serving with
+``Connection: close``, see ``draining.py``; then in-flight requests finish and the WAL is
+checkpointed), 1 for a model that cannot be loaded or an SQLite file that cannot be opened, 2 for
+a refused migration or unusable settings. Failures print one line to stderr, never a traceback.
 
 A PostgreSQL database is migrated before serving too, so a refused migration exits 2 the same way;
 one that cannot be reached at start does not stop the engine: it serves ``/health``, answers
@@ -66,8 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import uvicorn
 
+    from pim_engine.draining import CloseWhileDraining, Drain, DrainingServer
+
+    drain = Drain()
     config = uvicorn.Config(
-        app,
+        CloseWhileDraining(app, drain),
         host=settings.host,
         port=settings.port,
         http="auto",  # httptools when installed (it is a dependency), else h11
@@ -78,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server_header=False,
         proxy_headers=False,
     )
-    server = uvicorn.Server(config)
+    server = DrainingServer(config, drain, settings.drain_seconds)
     # uvicorn re-raises the stop signal once it has drained; with the default handler that would
     # kill the process with SIGTERM's status instead of exiting 0 after a clean shutdown.
     for sig in (signal.SIGTERM, signal.SIGINT):

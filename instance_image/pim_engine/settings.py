@@ -45,6 +45,8 @@ class Settings:
     max_body_bytes: int = 1 << 20
     pool_size: int = 10
     access: Access = OPEN
+    #: Seconds between the stop signal and the stop, serving with ``Connection: close`` (``draining``).
+    drain_seconds: float = 0.0
 
 
 def _env_bool(env: Mapping[str, str], name: str) -> bool:
@@ -85,6 +87,12 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--max-body-bytes",
         default=env.get("PIM_MAX_BODY_BYTES", str(1 << 20)),
         help="largest request body accepted; larger ones get 413 [PIM_MAX_BODY_BYTES] (default 1 MiB)",
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        default=env.get("PIM_DRAIN_SECONDS", "0"),
+        help="after SIGTERM, keep serving this long, closing each connection after its response, "
+        "so keep-alive clients move to other replicas before the stop [PIM_DRAIN_SECONDS] (default 0)",
     )
     parser.add_argument(
         "--auth",
@@ -138,6 +146,12 @@ def parse_settings(argv: Sequence[str] | None, env: Mapping[str, str]) -> Settin
         raise SettingsError(
             f"pool size (PIM_POOL_SIZE) must be an integer in 1..1000, not {args.pool_size!r}"
         ) from None
+    try:
+        drain = float(args.drain_seconds)
+        if not 0 <= drain <= 300:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"drain seconds must be a number in 0..300, not {args.drain_seconds!r}") from None
     allow = args.allow_destructive_migration
     if allow is None:
         allow = _env_bool(env, "PIM_ALLOW_DESTRUCTIVE_MIGRATION")
@@ -152,6 +166,7 @@ def parse_settings(argv: Sequence[str] | None, env: Mapping[str, str]) -> Settin
         max_body_bytes=max_body,
         pool_size=pool_size,
         access=access,
+        drain_seconds=drain,
     )
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from tests.support.cnpg import books_namespace, database_status, managed, psql, wait_database_ready
 from tests.support.pim import BOOKS, apply, pim_model, status_of, wait_condition
-from tests.support.reach import forward, is_kind, node_port_url, published_node_ports
+from tests.support.reach import forward, is_kind, node_address_url, published_node_ports
 from tests.support.waiting import wait_for
 from tests.support.writers import Writer, stored_keys
 
@@ -57,7 +57,7 @@ def exposed(cluster) -> dict:
 def node_url(cluster, ns: str, name: str) -> str:
     """Where the host reaches the instance's NodePort (through kube-proxy, to any replica)."""
     port = cluster.get("service", name, "-n", ns)["spec"]["ports"][0]["nodePort"]
-    url = node_port_url(cluster, port)
+    url = node_address_url(cluster, port)
     wait_for(lambda: httpx.get(f"{url}/ready", timeout=5).status_code == 200, 60, f"{url} to answer")
     return url
 

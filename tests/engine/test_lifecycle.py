@@ -8,6 +8,8 @@ from pathlib import Path
 from backends import Backend
 from engine_harness import LIBRARY_MODEL, Engine, write_model
 
+from tests.support.waiting import wait_for
+
 BASE = LIBRARY_MODEL
 write = write_model
 
@@ -202,3 +204,26 @@ def test_allowed_retypes_a_new_unique_and_a_new_key_keep_the_data(tmp_path: Path
             assert api.post("/api/v1/labels", json={"name": "z"}).status_code == 201
     finally:
         assert second.stop() == 0
+
+
+def test_draining_after_sigterm_tells_keep_alive_clients_to_reconnect(tmp_path: Path, database: Backend) -> None:
+    """With --drain-seconds the engine keeps serving after SIGTERM, and every answer closes its
+    connection: a client holding a keep-alive connection to this pod reconnects (through the
+    Service, to another one) instead of meeting a connection closed under its next request."""
+    engine = Engine(write(tmp_path, "m.yaml", BASE), database, "--drain-seconds", "30").start()
+    assert engine.proc is not None
+    with engine.client() as api:
+        before = api.post("/api/v1/authors", json={"name": "Before"})
+        assert before.status_code == 201
+        assert before.headers.get("connection", "").lower() != "close"  # keep-alive as usual
+        engine.proc.terminate()
+        # the signal is handled between two of the loop's ticks: from then on every answer closes
+        draining = wait_for(lambda: (r := api.get("/health")).headers.get("connection") == "close" and r, 10, "drain")
+        assert draining.status_code == 200
+        during = api.post("/api/v1/authors", json={"name": "During"})  # a new connection: still served
+        assert during.status_code == 201
+        assert during.headers["connection"] == "close"
+    assert engine.proc.poll() is None  # still draining (30 s)
+    engine.proc.terminate()  # a second signal stops it at once
+    assert engine.proc.wait(timeout=20) == 0
+    assert sorted(database.column('SELECT name FROM "Author"')) == ["Before", "During"]

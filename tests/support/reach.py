@@ -120,6 +120,16 @@ def node_port_url(cluster: Any, port: int) -> str:
         published = published_node_ports(cluster)
         assert port in published, f"NodePort {port} is not among those kind-config.yaml publishes: {published}"
         return f"http://127.0.0.1:{port}"
+    return node_address_url(cluster, port)
+
+
+def node_address_url(cluster: Any, port: int) -> str:
+    """NodePort ``port`` on a real node's own address, which the host routes to on kind too.
+
+    On kind, 127.0.0.1 goes through Docker's userland proxy, which accepts every connection
+    itself: a connection to a pod that just died looks like a request dropped mid-flight there,
+    where the node's address refuses it, as a load balancer in front of the nodes would see it.
+    """
     for node in cluster.get("nodes")["items"]:
         addresses = {a["type"]: a["address"] for a in node["status"].get("addresses", ())}
         if "InternalIP" in addresses and not node["metadata"].get("annotations", {}).get("kwok.x-k8s.io/node"):

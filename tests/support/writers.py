@@ -100,7 +100,10 @@ class Writer:
 
     def _run(self, worker: int) -> None:
         n = 0
-        with httpx.Client(base_url=self.url, timeout=self.timeout) as http:
+        # A refused connection carried no request: retried, as clients and load balancers do.
+        # Anything after the request was sent counts (a retry could write a row twice).
+        transport = httpx.HTTPTransport(retries=2)
+        with httpx.Client(base_url=self.url, timeout=self.timeout, transport=transport) as http:
             while not self._stop.is_set():
                 key = f"{self.prefix}-{worker}-{n}"
                 n += 1

@@ -8,7 +8,11 @@ from pim_operator.apis.v1alpha1.labels import DATABASE_DIGEST_ANNOTATION
 from pim_operator.apis.v1alpha1.piminstance_types import PimInstance
 from pim_operator.reconciler.piminstance.resources import names
 from pim_operator.reconciler.piminstance.resources.cluster import is_ready, make_cluster
-from pim_operator.reconciler.piminstance.resources.deployment import DRAIN_SECONDS, make_deployment
+from pim_operator.reconciler.piminstance.resources.deployment import (
+    DRAIN_SECONDS,
+    ENGINE_DRAIN_SECONDS,
+    make_deployment,
+)
 from pim_operator.reconciler.piminstance.resources.pdb import make_pdb, wants_pdb
 
 pytestmark = pytest.mark.unit
@@ -133,6 +137,7 @@ def test_sqlite_pods_keep_their_file_and_no_database_digest():
     assert "PIM_DATABASE_URL" not in env
     assert DATABASE_DIGEST_ANNOTATION not in dep["spec"]["template"]["metadata"]["annotations"]
     assert "lifecycle" not in container(dep)
+    assert "PIM_DRAIN_SECONDS" not in env  # one pod, stopped at once: a rollout waits for it
 
 
 def test_postgres_rollouts_never_drop_below_the_desired_replicas_and_drain_first():
@@ -140,7 +145,11 @@ def test_postgres_rollouts_never_drop_below_the_desired_replicas_and_drain_first
     assert dep["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
     c = container(dep)
     assert c["lifecycle"] == {"preStop": {"sleep": {"seconds": DRAIN_SECONDS}}}
-    assert dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > DRAIN_SECONDS
+    # then the engine drains: keep-alive clients still on this pod are told to reconnect
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["PIM_DRAIN_SECONDS"] == str(ENGINE_DRAIN_SECONDS)
+    grace = dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > DRAIN_SECONDS + ENGINE_DRAIN_SECONDS + 10  # and time left to finish requests
     # a crashed engine's last log lines (a refused migration) become its termination message
     assert c["terminationMessagePolicy"] == "FallbackToLogsOnError"
 

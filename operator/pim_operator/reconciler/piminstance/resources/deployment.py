@@ -25,6 +25,9 @@ API_KEYS_DIR = "/etc/pim/api-keys"
 #: Seconds a terminating pod keeps serving, so that kube-proxy and load balancers stop sending it
 #: requests before the engine gets SIGTERM.
 DRAIN_SECONDS = 5
+#: Seconds the engine serves after SIGTERM, closing each connection after its response, so that
+#: clients holding keep-alive connections to the pod move to the others (PIM_DRAIN_SECONDS).
+ENGINE_DRAIN_SECONDS = 3
 
 
 def make_deployment(
@@ -108,6 +111,8 @@ def _env(instance: PimInstance) -> list[dict[str, Any]]:
         rest.append(("PIM_INSTANCE", f"{instance.namespace}/{instance.name}"))
     if spec.access.auth == AUTH_APIKEY:
         rest.append(("PIM_API_KEYS_DIR", API_KEYS_DIR))
+    if spec.database.postgres:  # replicas that roll one by one; one SQLite pod stops at once
+        rest.append(("PIM_DRAIN_SECONDS", str(ENGINE_DRAIN_SECONDS)))
     rest.extend(spec.env)
     return [
         {"name": "PIM_MODEL", "value": f"{MODEL_DIR}/{MODEL_KEY}"},
