@@ -33,7 +33,7 @@ $(BIN)/pim-operator: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-binaries: ## etcd, kwok, Kubernetes 1.34 and Prometheus from the Go module proxy (cached; progress shown)
+binaries: ## etcd, kwok, Kubernetes 1.34, kube-router and Prometheus from the Go module proxy (cached; progress shown)
 	hack/cluster/build.sh
 
 images: ## the debootstrapped base, engine, operator, console, pause and local-path-provisioner images (cached)

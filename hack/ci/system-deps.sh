@@ -5,7 +5,7 @@ PIM_LOG_SCOPE=system-deps
 # shellcheck source=hack/lib/init.sh
 . "$(cd "$(dirname "$0")" && pwd)/../lib/init.sh"
 PKGS=(
-  jq curl openssl iproute2 iptables conntrack gcc libc6-dev  # cluster scripts, pause image
+  jq curl openssl iproute2 iptables ipset conntrack gcc libc6-dev  # cluster scripts (ipset: kube-router), pause image
   docker.io containerd runc containernetworking-plugins debootstrap  # the real node and images
   prometheus  # e2e scraping and promtool
   chromium chromium-driver fonts-dejavu-core  # the console's browser tests (Debian's browser, its driver)

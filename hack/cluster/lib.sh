@@ -37,7 +37,7 @@ unset component_file
 
 # Components in start order; down.sh stops them in reverse.
 CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
-NODE_COMPONENTS=(containerd kubelet kube-proxy)
+NODE_COMPONENTS=(containerd kubelet kube-proxy kube-router)
 # Marks a directory as a cluster state directory, so nothing else is ever wiped by mistake.
 PIM_MARKER=.pim-cluster
 PIM_LOG_SCOPE=${PIM_LOG_SCOPE:-cluster}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Remove the local node of the cluster in DIR (started by node-up.sh) and everything it left on
 # the host: processes, containers and their cgroups, network namespaces, mounts, the bridges, the
-# iptables rules (ours, portmap's and kube-proxy's) and DIR/node. Called by down.sh before the
+# iptables rules (ours, portmap's, kube-proxy's and kube-router's), kube-router's ipsets and
+# DIR/node. Called by down.sh before the
 # control plane stops; idempotent, and made for crashed runs: pid files are trusted only while
 # the process they name still mentions DIR.
 #
@@ -101,8 +102,9 @@ delete_rules() {
   done <<<"$3"
 }
 
-# Bridges (routes go with them), our FORWARD rules, portmap's per-pod rules, and the KUBE-* chains
-# of kube-proxy and the kubelet.
+# Bridges (routes go with them), our FORWARD rules, portmap's per-pod rules, the KUBE-* chains of
+# kube-proxy, the kubelet and kube-router (KUBE-ROUTER-*, KUBE-POD-FW-*, KUBE-NWPLCY-*), then
+# kube-router's ipsets, which nothing references any more.
 remove_network() {
   local link rules chain ipt table chains
   for link in "$NODE_BRIDGE" "$NODE_HOST_IF"; do
@@ -127,16 +129,20 @@ remove_network() {
       for chain in $chains; do $ipt -t $table -X "$chain" || rc=1; done
     done
   done
+  local set
+  for set in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?(KUBE-|kube-router)'); do
+    ipset destroy "$set" || rc=1
+  done
 }
 
 # Files: container log links pointing into DIR, then the node's state (never across mounts).
 remove_files() {
   find /var/log/containers -maxdepth 1 -type l -lname "$NODE_DIR/*" -delete 2>/dev/null
   if [ -d "$NODE_DIR" ] && [ $rc = 0 ]; then rm -rf --one-file-system "$NODE_DIR" || rc=1; fi
-  rm -f "$DIR"/pids/{containerd,kubelet,kube-proxy}.pid
+  rm -f "$DIR"/pids/{containerd,kubelet,kube-proxy,kube-router}.pid
 }
 
-stop kubelet kube-proxy # the kubelet first, so it restarts nothing
+stop kubelet kube-proxy kube-router # the kubelet first, so it restarts nothing
 stop_containers
 if [ "$owner" = "$DIR" ]; then remove_cgroups; fi
 unmount_all

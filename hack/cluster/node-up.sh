@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Add a real node to the local control plane in DIR: a private containerd with bridge CNI, a
-# kubelet registering as pim-node (label pim.dev/node=local) and kube-proxy in iptables mode, with
-# locally built images imported and a default StorageClass. Called by up.sh when PIM_CLUSTER_NODE=1.
+# kubelet registering as pim-node (label pim.dev/node=local), kube-proxy in iptables mode and
+# kube-router enforcing NetworkPolicy, with locally built images imported and a default
+# StorageClass. Called by up.sh when PIM_CLUSTER_NODE=1.
 #
 # usage: node-up.sh [DIR]    (run node-prep.sh before up.sh, so the apiserver advertises NODE_IP)
 #
@@ -74,12 +75,14 @@ if [ -d "$NODE_DIR" ] || [ "$owner" = "$DIR" ]; then
   log::info "cleaning a stopped or half-started node first"
   "$here/node-down.sh" "$DIR"
 fi
-for tool in containerd containerd-shim-runc-v2 runc iptables conntrack nsenter docker; do
+for tool in containerd containerd-shim-runc-v2 runc iptables ipset conntrack nsenter docker; do
   command -v "$tool" >/dev/null || log::die "$tool not found (see hack/images/README.md for the host packages)"
 done
-for c in kubelet kube-proxy; do
-  [ -x "$("$c::binary")" ] || log::die "$("$c::binary") missing; run hack/cluster/build.sh k8s"
+for c in kubelet kube-proxy kube-router; do
+  [ -x "$("$c::binary")" ] || log::die "$("$c::binary") missing; run hack/cluster/build.sh"
 done
+[ -f "${ROUTER_KUBECONFIG:-}" ] || log::die "the control plane in $DIR predates kube-router (no" \
+  "router.kubeconfig): restart it (hack/cluster/down.sh $DIR, then up.sh)"
 CNI_BIN_DIR=$(dirname "$(dpkg -L containernetworking-plugins 2>/dev/null | grep -m1 '/bridge$')")
 [ -x "$CNI_BIN_DIR/bridge" ] || log::die "CNI plugins not found (apt-get install containernetworking-plugins)"
 
@@ -103,16 +106,17 @@ render() {
 mkdir -p "$NODE_DIR"/{cni/net.d,cni/ipam,kubelet,pod-logs,volume-plugins,runc,pv} "$DIR/logs" "$DIR/pids"
 # shellcheck disable=SC2034 # used by render, by name
 {
-  read -r KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT < <(free_ports 4)
-  [ -n "$PROXY_METRICS_PORT" ] || log::die "no free ports (hack/lib/ports.sh said why above)"
+  read -r KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT ROUTER_HEALTH_PORT \
+    < <(free_ports 5)
+  [ -n "$ROUTER_HEALTH_PORT" ] || log::die "no free ports (hack/lib/ports.sh said why above)"
   BRIDGE=$NODE_BRIDGE CGROUP_ROOT=$NODE_CGROUP
   SANDBOX_IMAGE=$(ref "$PAUSE_IMAGE") HELPER_IMAGE=$BASE_IMAGE PV_DIR=$NODE_DIR/pv
   NODE_CONTAINERD_SOCK=$NODE_DIR/containerd.sock
 }
 # Everything the node's components need, for restart.sh too.
 cluster::write_env "$NODE_DIR/node.env" NODE_NAME NODE_IP NODE_BRIDGE NODE_LABEL NODE_DIR POD_CIDR POD_GATEWAY \
-  KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT PV_DIR HELPER_IMAGE LOCAL_PATH_IMAGE \
-  NODE_CONTAINERD_SOCK
+  KUBELET_PORT KUBELET_HEALTHZ_PORT PROXY_HEALTHZ_PORT PROXY_METRICS_PORT ROUTER_HEALTH_PORT PV_DIR HELPER_IMAGE \
+  LOCAL_PATH_IMAGE NODE_CONTAINERD_SOCK
 
 # ---- network: the pods' bridge, forwarding, and a way through docker's FORWARD DROP ----
 mkdir -p "$(dirname "$NODE_OWNER_FILE")"
@@ -149,6 +153,12 @@ component::start "$DIR" kube-proxy
 component::wait "$DIR" kubelet "$deadline"
 component::wait "$DIR" kube-proxy "$deadline"
 step "kubelet registered $NODE_NAME, Ready; kube-proxy healthy"
+
+# ---- NetworkPolicy: kube-router's firewall, once the Node it looks up exists ----
+"${kubectl[@]}" apply -f "$here/node/kube-router-rbac.yaml" >/dev/null
+component::start "$DIR" kube-router
+component::wait "$DIR" kube-router "$deadline"
+step "kube-router enforcing NetworkPolicy"
 
 # ---- storage: local-path-provisioner behind the default StorageClass ----
 render storage.yaml "$NODE_DIR/storage.yaml"

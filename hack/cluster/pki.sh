@@ -7,7 +7,7 @@
 #       and ADVERTISE_IP when set); components (serving, loopback: controller-manager, scheduler);
 #       apiserver-kubelet-client (system:masters); front-proxy-client; sa.{key,pub} (RSA, which
 #       every JWT consumer accepts); tokens.csv (admin, controller-manager, scheduler, the node,
-#       kube-proxy)
+#       kube-proxy, kube-router)
 #   pki::token PKI USER     USER's token from tokens.csv
 
 pki::generate() {
@@ -56,6 +56,7 @@ CNF
     echo "$(pki::_token),system:kube-scheduler,kube-scheduler"
     echo "$(pki::_token),system:node:$node_name,node-$node_name,\"system:nodes\""
     echo "$(pki::_token),system:kube-proxy,kube-proxy"
+    echo "$(pki::_token),system:kube-router,kube-router"
   } >"$pki/tokens.csv"
   chmod 600 "$pki"/*.key "$pki/tokens.csv"
 }

@@ -24,6 +24,7 @@ provider::build() {
   "$PIM_HACK/cluster/build.sh" etcd
   "$PIM_HACK/cluster/build.sh" kwok
   "$PIM_HACK/cluster/build.sh" k8s
+  "$PIM_HACK/cluster/build.sh" kube-router
   "$PIM_HACK/images/build.sh" all
   "$PIM_HACK/images/pause.sh"
   "$PIM_HACK/images/local-path.sh"

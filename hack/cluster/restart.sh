@@ -6,7 +6,7 @@
 # usage: restart.sh [--signal TERM|KILL|...] [--down SECONDS] [--between COMMAND] DIR COMPONENT...
 #
 #   COMPONENT   etcd kube-apiserver kube-controller-manager kube-scheduler kwok, and on a cluster
-#               with a node containerd kubelet kube-proxy
+#               with a node containerd kubelet kube-proxy kube-router
 #   --signal    how to stop them (default TERM, with a 20 s grace before KILL; KILL = a crash)
 #   --down      seconds to stay stopped before starting again (default 0)
 #   --between   a shell command to run while they are all stopped (a fault test kills a pod's

@@ -35,8 +35,8 @@ NODE_NAME=pim-node
 PKI=$DIR/pki
 ENV_VARS=(PIM_CLUSTER_DIR KUBECONFIG APISERVER_URL APISERVER_PORT ETCD_PORT ETCD_PEER_PORT KCM_PORT
   SCHEDULER_PORT KWOK_PORT ADVERTISE_IP SERVICE_CIDR SERVICE_IP CLUSTER_DNS_IP NODE_NAME NODE_KUBECONFIG
-  PROXY_KUBECONFIG PKI CA_CERT CA_KEY SA_KEY SA_PUB APISERVER_CERT APISERVER_KEY KUBELET_CLIENT_CERT
-  KUBELET_CLIENT_KEY K8S_VERSION K8S_BIN ETCD_BIN KWOK_BIN)
+  PROXY_KUBECONFIG ROUTER_KUBECONFIG PKI CA_CERT CA_KEY SA_KEY SA_PUB APISERVER_CERT APISERVER_KEY
+  KUBELET_CLIENT_CERT KUBELET_CLIENT_KEY K8S_VERSION K8S_BIN ETCD_BIN KWOK_BIN)
 
 # running: DIR holds a healthy cluster of the wanted shape (says so). A subshell, so that the old
 # cluster.env never leaks into this run's settings.
@@ -96,6 +96,7 @@ KUBECONFIG=$DIR/kubeconfig
 APISERVER_URL=https://127.0.0.1:$APISERVER_PORT
 NODE_KUBECONFIG=$DIR/node.kubeconfig
 PROXY_KUBECONFIG=$DIR/proxy.kubeconfig
+ROUTER_KUBECONFIG=$DIR/router.kubeconfig
 CA_CERT=$PKI/ca.crt CA_KEY=$PKI/ca.key SA_KEY=$PKI/sa.key SA_PUB=$PKI/sa.pub
 APISERVER_CERT=$PKI/apiserver.crt APISERVER_KEY=$PKI/apiserver.key
 KUBELET_CLIENT_CERT=$PKI/apiserver-kubelet-client.crt KUBELET_CLIENT_KEY=$PKI/apiserver-kubelet-client.key
@@ -103,6 +104,7 @@ pki::generate "$PKI" "$SERVICE_IP" "$ADVERTISE_IP" "$NODE_NAME"
 kubeconfig::write "$KUBECONFIG" admin "$PKI" "$APISERVER_PORT"
 kubeconfig::write "$NODE_KUBECONFIG" "system:node:$NODE_NAME" "$PKI" "$APISERVER_PORT"
 kubeconfig::write "$PROXY_KUBECONFIG" system:kube-proxy "$PKI" "$APISERVER_PORT"
+kubeconfig::write "$ROUTER_KUBECONFIG" system:kube-router "$PKI" "$APISERVER_PORT"
 kubeconfig::write "$DIR/controller-manager.kubeconfig" system:kube-controller-manager "$PKI" "$APISERVER_PORT"
 kubeconfig::write "$DIR/scheduler.kubeconfig" system:kube-scheduler "$PKI" "$APISERVER_PORT"
 cluster::write_env "$DIR/cluster.env" "${ENV_VARS[@]}"

@@ -38,7 +38,7 @@ sandbox=$(sed -n 's/^ *sandbox_image = "\(.*\)"/\1/p' "$kind_src/images/base/fil
 
 go_build_cached etcd "go.etcd.io/etcd/server/v3@v${etcd_tag%-*}" .=etcd
 go_build_cached coredns "github.com/coredns/coredns@$coredns_tag" .
-go_build_cached kube-router "github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION" ./cmd/kube-router
+"$repo_root/hack/cluster/build.sh" kube-router >&2
 
 # retag SOURCE IMAGE: IMAGE names the same image as SOURCE.
 retag() {
@@ -53,7 +53,7 @@ binary_image "registry.k8s.io/kube-proxy:v$K8S_VERSION" "$NET_TOOLS_IMAGE" "$K8S
 binary_image "registry.k8s.io/etcd:$etcd_tag" scratch "$PIM_CACHE_DIR/etcd-v${etcd_tag%-*}/etcd" '["etcd"]'
 binary_image "registry.k8s.io/coredns/coredns:$coredns_tag" scratch "$PIM_CACHE_DIR/coredns-$coredns_tag/coredns" \
   '["/usr/local/bin/coredns"]'
-binary_image "$KUBE_ROUTER_IMAGE" "$NET_TOOLS_IMAGE" "$PIM_CACHE_DIR/kube-router-v$KUBE_ROUTER_VERSION/kube-router" \
+binary_image "$KUBE_ROUTER_IMAGE" "$NET_TOOLS_IMAGE" "$KUBE_ROUTER_BIN/kube-router" \
   '["/usr/local/bin/kube-router"]'
 retag "$PAUSE_IMAGE" "$sandbox"
 retag "$LOCAL_PATH_IMAGE" "$(kind_image storageProvisionerImage)"

@@ -16,8 +16,6 @@ repo_root=$(cd "$kind_here/../.." && pwd)
 KIND_VERSION=${KIND_VERSION:-0.33.0}
 # crictl of the Kubernetes minor (kind's base image ships one; the node runs `crictl inspecti`).
 CRICTL_VERSION=${CRICTL_VERSION:-1.34.0}
-# The CNI (pod networking across nodes + NetworkPolicy): see hack/kind/README.md for the choice.
-KUBE_ROUTER_VERSION=${KUBE_ROUTER_VERSION:-2.1.0}
 # local: build the node image here; stock: kind's own kindest/node; auto: stock when it can be pulled.
 KIND_NODE=${KIND_NODE:-auto}
 KIND_CLUSTER=${KIND_CLUSTER:-pim}
