@@ -4,8 +4,8 @@ RBAC decides. ``Kubernetes``: no token 401, a ServiceAccount's token without RBA
 on the instance 200 for reads and still 403 for writes (they need ``update``). ``APIKey``: a wrong
 key 401, a key of the Secret 200. ``/health`` and ``/ready`` stay open for the kubelet throughout.
 
-Not here: that the NetworkPolicy is enforced. The local cluster's bridge CNI enforces none (issue 13
-names an enforcing agent; not built yet), so a refusal by the network would prove nothing.
+Not here: that the NetworkPolicy is enforced; test_network.py shows a pod of another namespace
+refused (kube-router enforces policies on both kind and the local cluster's node).
 """
 
 from __future__ import annotations

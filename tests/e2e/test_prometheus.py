@@ -1,6 +1,7 @@
 """A real Prometheus (upstream's) finds the engine pods and the operator through
 ``kubernetes_sd_configs`` and scrapes them: the series are there and ``up`` is 1. It runs on the
-host beside the local cluster, and in the cluster on kind (where users run it)."""
+host beside the local cluster, and in the cluster on kind (where users run it), through the
+instance's own NetworkPolicy, which both clusters enforce (test_network.py)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,7 @@ def scraped(cluster, operator, tmp_path_factory) -> Iterator[tuple[str, str]]:
         },
     )
     wait_condition(cluster, "pi", ns, "notes", "Ready", "True", timeout=180)
+    assert cluster.get("networkpolicy", "notes", "-n", ns)["spec"]["ingress"], "scraped through no policy"
     if isinstance(operator, InClusterOperator):
         yield from in_cluster_prometheus(cluster, ns)
     else:
