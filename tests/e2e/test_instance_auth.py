@@ -13,7 +13,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.pim import apply, pim_model, wait_condition
+from tests.support.pim import apply, pim_model, real_pod_instance, wait_condition
 from tests.support.reach import PortForward, forward
 from tests.support.waiting import wait_for
 
@@ -30,24 +30,14 @@ entities:
 KEY = "k-e2e-3c9d51f0a7"
 
 
-def instance(ns: str, name: str, access: dict) -> dict:
-    """On a real node (``tests.support.pim.pim_instance`` places pods on the kwok node)."""
-    return {
-        "apiVersion": "pim.dev/v1alpha1",
-        "kind": "PimInstance",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"modelRef": {"name": "notes"}, "access": access},
-    }
-
-
 @pytest.fixture(scope="module")
 def ns(cluster, operator):
     name = cluster.namespace("e2e-auth")
     apply(cluster, pim_model(name, "notes", NOTES))
-    apply(cluster, instance(name, "guarded", {"auth": {"mode": "Kubernetes"}}))
+    apply(cluster, real_pod_instance(name, "guarded", "notes", access={"auth": {"mode": "Kubernetes"}}))
     cluster.kubectl("create", "secret", "generic", "notes-keys", "-n", name, f"--from-literal=ci={KEY}")
     keyed = {"auth": {"mode": "APIKey", "apiKeySecretRef": {"name": "notes-keys"}}}
-    apply(cluster, instance(name, "keyed", keyed))
+    apply(cluster, real_pod_instance(name, "keyed", "notes", access=keyed))
     for each in ("guarded", "keyed"):
         wait_condition(cluster, "pi", name, each, "Ready", "True", timeout=180)
     return name

@@ -18,7 +18,7 @@ import pytest
 from pim_operator.apis.v1alpha1.piminstance_types import DEFAULT_PORT
 from pim_operator.reconciler.piminstance.resources.names import selector_string
 from tests.support.cluster import Cluster
-from tests.support.pim import apply, pim_model, status_of, wait_condition
+from tests.support.pim import apply, pim_model, real_pod_instance, status_of, wait_condition
 from tests.support.reach import is_kind
 from tests.support.waiting import wait_for
 
@@ -158,15 +158,7 @@ def test_an_instances_policy_refuses_other_namespaces(cluster: Cluster, operator
     client_node = placement(cluster)[1]
     ns, other = cluster.namespace("e2e-netpol"), cluster.namespace("e2e-netpol-other")
     apply(cluster, pim_model(ns, "notes", NOTES))
-    apply(
-        cluster,
-        {
-            "apiVersion": "pim.dev/v1alpha1",
-            "kind": "PimInstance",
-            "metadata": {"name": "notes", "namespace": ns},
-            "spec": {"modelRef": {"name": "notes"}},
-        },
-    )
+    apply(cluster, real_pod_instance(ns, "notes", "notes"))
     wait_condition(cluster, "pi", ns, "notes", "Ready", "True", timeout=180)
     wait_condition(cluster, "pi", ns, "notes", "AccessReady", "True", timeout=60)
     assert cluster.get("networkpolicy", "notes", "-n", ns)["spec"]["podSelector"]["matchLabels"]

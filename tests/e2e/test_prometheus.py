@@ -18,7 +18,7 @@ import yaml
 from tests.support.net import free_port
 from tests.support.operator_incluster import NAMESPACE as OPERATOR_NAMESPACE
 from tests.support.operator_incluster import InClusterOperator
-from tests.support.pim import apply, pim_model, wait_condition
+from tests.support.pim import apply, pim_model, real_pod_instance, wait_condition
 from tests.support.reach import PortForward
 from tests.support.waiting import wait_for
 
@@ -94,15 +94,7 @@ def scrape_config(sd: dict, operator_sd: dict) -> dict:
 def scraped(cluster, operator, tmp_path_factory) -> Iterator[tuple[str, str]]:
     ns = cluster.namespace("e2e-prom")
     apply(cluster, pim_model(ns, "notes", MODEL))
-    apply(
-        cluster,
-        {
-            "apiVersion": "pim.dev/v1alpha1",
-            "kind": "PimInstance",
-            "metadata": {"name": "notes", "namespace": ns},
-            "spec": {"modelRef": {"name": "notes"}},
-        },
-    )
+    apply(cluster, real_pod_instance(ns, "notes", "notes"))
     wait_condition(cluster, "pi", ns, "notes", "Ready", "True", timeout=180)
     assert cluster.get("networkpolicy", "notes", "-n", ns)["spec"]["ingress"], "scraped through no policy"
     if isinstance(operator, InClusterOperator):

@@ -81,6 +81,16 @@ def pim_instance(ns: str, name: str, model: str, **spec: Any) -> dict[str, Any]:
     }
 
 
+def real_pod_instance(ns: str, name: str, model: str, **spec: Any) -> dict[str, Any]:
+    """A PimInstance whose pods run for real: no kwok placement, so they land on a real node."""
+    return {
+        "apiVersion": "pim.dev/v1alpha1",
+        "kind": "PimInstance",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"modelRef": {"name": model}, **spec},
+    }
+
+
 def events_for(cluster: Cluster, ns: str, name: str) -> list[dict[str, Any]]:
     return cluster.get("events", "-n", ns, "--field-selector", f"involvedObject.name={name}")["items"]
 

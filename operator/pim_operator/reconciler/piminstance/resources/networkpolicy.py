@@ -6,7 +6,8 @@ Prometheus), which :func:`trusted_peers` makes from the operator's settings. An 
 nodes (NodePort, LoadBalancer) admits every source: what comes in through a node arrives from the
 node's address (or the client's), never from a namespace, so a namespace rule would only break the
 exposure the spec asks for. The kubelet's probes come from the node itself, which NetworkPolicy
-implementations admit.
+implementations admit; so do the probes of an operator run outside the cluster on a node, and a
+Prometheus there (kube-router: ``--src-type LOCAL``; tests/e2e/test_network.py shows it).
 """
 
 from __future__ import annotations
