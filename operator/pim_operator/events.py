@@ -42,4 +42,4 @@ async def emit(client: KubeClient, involved: Mapping[str, Any], type_: str, reas
     try:
         await client.create(make_event(involved, type_, reason, message, timestamp=now()))
     except (ApiError, httpx.HTTPError) as exc:
-        log.warning("cannot post event", extra={"reason": reason, "error": str(exc)})
+        log.warning("cannot post event %s: %s", reason, str(exc)[:300], extra={"reason": reason, "error": str(exc)})

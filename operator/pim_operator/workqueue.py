@@ -135,8 +135,14 @@ class WorkQueue(Generic[K]):
                 delay = min(self._max, self._base * 2 ** (n - 1))
                 metrics.RECONCILES.labels(kind=self.name, result="error").inc()
                 metrics.RECONCILE_ERRORS.labels(kind=self.name, error=type(exc).__name__).inc()
+                # The message says it all too: kopf's plain log format shows no extra fields.
                 log.warning(
-                    "reconcile failed, retrying",
+                    "reconcile of %s %s failed (%s: %s), retrying in %gs",
+                    self.name,
+                    "/".join(map(str, key)) if isinstance(key, tuple) else key,
+                    type(exc).__name__,
+                    str(exc)[:300],
+                    delay,
                     extra={"kind": self.name, "key": str(key), "error": str(exc), "retry_in": delay},
                 )
                 self.add_after(key, delay)

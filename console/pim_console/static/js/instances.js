@@ -6,6 +6,10 @@ import { ago, badge, clearErrors, field, formError, h, replace, setFieldError, s
 import { confirmDialog, openDialog, toast, updateKeepingFocus } from "./main.js";
 import { eventsSection } from "./models.js";
 
+// Instances being deleted from this page: their view stops fetching them (a fetch of a deleted
+// instance would answer 404, and a live update can arrive before the DELETE's answer does).
+const deleting = new Set();
+
 export async function instancesView(main) {
   const list = h("div");
   replace(main, h("div", { class: "page-head" }, h("h1", {}, "Instances"),
@@ -94,6 +98,7 @@ export async function instanceView(main, id) {
   replace(main, head, summary, charts, body);
   let last = null;
   async function update() {
+    if (deleting.has(id)) return;
     const i = await api(`/ui/api/instances/${enc(id)}`);
     last = i;
     const k = i.kubernetes;
@@ -190,8 +195,17 @@ function deleteDialog(i) {
   confirmDialog("Delete instance",
     keeps ? `Stop ${i.id}? Its data stays on its volume: creating ${i.id} again finds it.` : `Delete ${i.id}? Its data is not on a retained volume and will be lost.`,
     async () => {
-      await api(`/instances/${enc(i.id)}${hard.checked || !keeps ? "?hard=true" : ""}`, { method: "DELETE" });
+      deleting.add(i.id);
+      try {
+        await api(`/instances/${enc(i.id)}${hard.checked || !keeps ? "?hard=true" : ""}`, { method: "DELETE" });
+      } catch (err) {
+        deleting.delete(i.id); // refused: the view stays live
+        throw err;
+      }
       toast(`Instance ${i.id} deleted`, "ok");
+      // The view is disposed on the hash change (main.js listens first); an instance created again
+      // under this id later is fetched as any other.
+      window.addEventListener("hashchange", () => deleting.delete(i.id), { once: true });
       location.hash = "#/instances";
     },
     { extra: keeps ? h("label", { class: "check" }, hard, " Also delete its data") : null });
