@@ -51,3 +51,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             stop_local_cluster(state)
         except ClusterError as exc:
             pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that used the session's operator shows the end of its log: what it was doing
+    is often the answer, and the log is gone with the CI machine."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "call" or not report.failed:
+        return
+    operator = getattr(item, "funcargs", {}).get("operator")
+    tail = getattr(operator, "log_tail", None)
+    if callable(tail):
+        report.sections.append(("operator log, last 60 lines", tail(60)))

@@ -45,13 +45,19 @@ def wait_condition(
     reason: str | None = None,
     timeout: float = 60,
 ) -> dict[str, Any]:
+    seen: list[dict[str, Any]] = []
+
     def check() -> dict[str, Any] | None:
         c = condition(cluster, kind, ns, name, type_)
+        seen[:] = [c]
         if c.get("status") == status and (reason is None or c.get("reason") == reason):
             return c
         return None
 
-    return wait_for(check, timeout, f"{kind} {ns}/{name} {type_}={status} {reason or ''}")
+    try:
+        return wait_for(check, timeout, f"{kind} {ns}/{name} {type_}={status} {reason or ''}")
+    except AssertionError as exc:  # say what the condition was instead
+        raise AssertionError(f"{exc}; the condition was {seen[0] if seen else 'never read'}") from None
 
 
 def apply(cluster: Cluster, obj: dict[str, Any]) -> None:
