@@ -20,6 +20,7 @@ import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pim_engine.access.apiserver import ApiServer
 from pim_engine.access.config import APIKEY, KUBERNETES, MODES, NONE, OPEN, Access
@@ -117,41 +118,30 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _ranged(raw: object, convert: type[int] | type[float], low: float, high: float | None, rule: str) -> Any:
+    """``raw`` converted and inside ``low..high`` (no upper bound: None), or SettingsError saying ``rule``."""
+    try:
+        value = convert(raw)  # type: ignore[arg-type]
+        if not (low <= value and (high is None or value <= high)):  # NaN fails too
+            raise ValueError
+    except ValueError:
+        raise SettingsError(f"{rule}, not {raw!r}") from None
+    return value
+
+
 def parse_settings(argv: Sequence[str] | None, env: Mapping[str, str]) -> Settings:
     """Flags over environment; ``SystemExit`` from argparse for usage errors, ``SettingsError`` else."""
     args = _parser(env).parse_args(argv)
     if not args.model:
         raise SettingsError("no model file: pass --model or set PIM_MODEL")
     database_url = _database_url(args, env)
-    try:
-        port = int(args.port)
-        if not 0 <= port <= 65535:
-            raise ValueError
-    except ValueError:
-        raise SettingsError(f"port must be an integer in 0..65535, not {args.port!r}") from None
+    port = _ranged(args.port, int, 0, 65535, "port must be an integer in 0..65535")
     level = str(args.log_level).strip().lower()
     if level not in LOG_LEVELS:
         raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {args.log_level!r}")
-    try:
-        max_body = int(args.max_body_bytes)
-        if max_body < 1:
-            raise ValueError
-    except ValueError:
-        raise SettingsError(f"max body bytes must be a positive integer, not {args.max_body_bytes!r}") from None
-    try:
-        pool_size = int(args.pool_size)
-        if not 1 <= pool_size <= 1000:
-            raise ValueError
-    except ValueError:
-        raise SettingsError(
-            f"pool size (PIM_POOL_SIZE) must be an integer in 1..1000, not {args.pool_size!r}"
-        ) from None
-    try:
-        drain = float(args.drain_seconds)
-        if not 0 <= drain <= 300:
-            raise ValueError
-    except ValueError:
-        raise SettingsError(f"drain seconds must be a number in 0..300, not {args.drain_seconds!r}") from None
+    max_body = _ranged(args.max_body_bytes, int, 1, None, "max body bytes must be a positive integer")
+    pool_size = _ranged(args.pool_size, int, 1, 1000, "pool size (PIM_POOL_SIZE) must be an integer in 1..1000")
+    drain = _ranged(args.drain_seconds, float, 0, 300, "drain seconds must be a number in 0..300")
     allow = args.allow_destructive_migration
     if allow is None:
         allow = _env_bool(env, "PIM_ALLOW_DESTRUCTIVE_MIGRATION")
