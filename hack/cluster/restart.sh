@@ -14,8 +14,11 @@
 #
 # Whatever order they are given in, the components are stopped in the reverse of the start order
 # (clients first: the kubelet before containerd, the apiserver before etcd) and started in the
-# start order, each waited for until healthy (PIM_CLUSTER_TIMEOUT, default 90 s). Containers keep running across a containerd restart (their
-# shims are separate processes). Logs continue in DIR/logs/NAME.log.
+# start order, each waited for until healthy (PIM_CLUSTER_TIMEOUT, default 90 s). Containers keep
+# running across a containerd restart (their shims are separate processes). Logs continue in
+# DIR/logs/NAME.log. What was stopped is always started again: a --between command that fails, or a
+# process that survives its signal, is reported (and the exit status says so) only after the restart,
+# so a failed fault test never leaves the cluster down for the tests after it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/cluster/lib.sh
@@ -46,6 +49,7 @@ ordered=()
 for c in "${all[@]}"; do [[ " $* " != *" $c "* ]] || ordered+=("$c"); done
 
 start=$(log::now)
+failures=()
 for ((i = ${#ordered[@]} - 1; i >= 0; i--)); do
   c=${ordered[$i]}
   mapfile -t procs < <(component::pids "$DIR" "$c")
@@ -53,12 +57,17 @@ for ((i = ${#ordered[@]} - 1; i >= 0; i--)); do
     log::info "$c was not running"
     continue
   fi
-  proc::signal "$signal" 20 "${procs[@]%% *}"
-  log::info "$c stopped (SIG$signal, pid ${procs[*]%% *})"
+  if proc::signal "$signal" 20 "${procs[@]%% *}"; then
+    log::info "$c stopped (SIG$signal, pid ${procs[*]%% *})"
+  else
+    failures+=("$c survived SIG$signal (pid ${procs[*]%% *})")
+  fi
 done
 if [ -n "$between" ]; then
   log::info "running: $between"
-  bash -c "$between"
+  rc=0
+  bash -c "$between" || rc=$?
+  [ $rc = 0 ] || failures+=("the --between command exited $rc: $between")
 fi
 if [ "$down" != 0 ]; then
   log::info "staying down for ${down}s"
@@ -67,6 +76,7 @@ fi
 deadline=$(proc::deadline "${PIM_CLUSTER_TIMEOUT:-90}")
 for c in "${ordered[@]}"; do
   component::start "$DIR" "$c"
-  component::wait "$DIR" "$c" "$deadline"
+  component::wait "$DIR" "$c" "$deadline" || log::die "$c did not come back (see its log above)"
 done
 log::info "restarted ${ordered[*]} in $(log::since "$start")s"
+((${#failures[@]} == 0)) || log::die "restarted, but: $(printf "%s; " "${failures[@]}")"

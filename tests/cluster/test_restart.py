@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import Cluster, local_cluster
+from tests.support.cluster import Cluster, ClusterError, local_cluster
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -75,4 +75,35 @@ def test_a_restarted_controller_manager_reconciles_again(own_cluster: Cluster) -
         lambda: own_cluster.get("replicasets", "-n", "default", "-l", f"app={name}")["items"],
         60,
         f"a ReplicaSet for Deployment {name} from the restarted controller-manager",
+    )
+
+
+def test_a_failing_between_command_is_reported_and_the_components_still_come_back(own_cluster: Cluster) -> None:
+    assert own_cluster.dir is not None
+    pid_file = own_cluster.dir / "pids" / "kube-scheduler.pid"
+    pid_before = pid_file.read_text()
+
+    with pytest.raises(ClusterError, match=r"the --between command exited 3: exit 3"):
+        own_cluster.restart("kube-scheduler", signal="KILL", between="exit 3")
+
+    # Started again before the failure was reported: the scheduler places a pod on a fake node.
+    assert pid_file.read_text() != pid_before
+    assert Path(f"/proc/{pid_file.read_text().strip()}").exists()
+    node = own_cluster.create_fake_nodes(1, prefix="restart-node")[0]
+    name = f"scheduled-{secrets.token_hex(3)}"
+    own_cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {
+                **Cluster.fake_node_placement(node),
+                "containers": [{"name": "main", "image": "pim.local/fake:0"}],
+            },
+        }
+    )
+    wait_for(
+        lambda: own_cluster.get("pod", name, "-n", "default")["spec"].get("nodeName") == node,
+        60,
+        f"pod {name} scheduled onto {node} by the restarted scheduler",
     )
