@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pim_engine.access.reviews import PROBE_AUDIENCE
+
 DEFAULT_ENGINE_IMAGE = "pim.dev/pim-engine:dev"
 DEFAULT_PROMETHEUS_POD_LABELS = "app.kubernetes.io/name=prometheus"
 #: Where a pod finds its own namespace: the operator's, when it runs in the cluster.
 POD_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-POD_TOKEN_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,10 @@ def parse(argv: list[str] | None = None) -> Settings:
         p.add_argument(f"--{flag}", type=_labels_arg, default=_env(env, default), help=f"k=v,... of {what} (env {env})")
     p.add_argument(
         "--probe-token-file",
-        default=_env("PIM_PROBE_TOKEN_FILE", "") or (str(POD_TOKEN_FILE) if POD_TOKEN_FILE.is_file() else ""),
-        help="bearer token the probes send to instances with auth on, for /metrics (env PIM_PROBE_TOKEN_FILE); "
-        "default: the pod's ServiceAccount token, none outside a cluster",
+        default=_env("PIM_PROBE_TOKEN_FILE", ""),
+        help="bearer token the probes send to instances with auth on, for /metrics (env PIM_PROBE_TOKEN_FILE): "
+        f"one for the audience {PROBE_AUDIENCE} (the chart mounts one; by hand: kubectl create token SA "
+        f"--audience {PROBE_AUDIENCE}), never the operator's own API credentials; default: none",
     )
     p.add_argument("--log-format", choices=["json", "plain", "full"], default=_env("PIM_LOG_FORMAT", "json"))
     a = p.parse_args(argv)

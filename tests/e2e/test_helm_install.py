@@ -150,6 +150,32 @@ def test_operator_serves_a_model(installed: Installed) -> None:
         assert operator_metric(metrics, "pim_operator_api_writes_total") == 0
 
 
+def test_the_operator_reads_the_metrics_of_an_instance_with_auth_on(installed: Installed) -> None:
+    """Its probes show the instance the chart's projected token (audience pim.dev), which the
+    engine reviews and the cluster's RBAC admits for piminstances/metrics."""
+    cluster, ns = installed.cluster, installed.watched
+    apply(cluster, pim_model(ns, "library", BOOKS))
+    instance = {
+        "apiVersion": "pim.dev/v1alpha1",
+        "kind": "PimInstance",
+        "metadata": {"name": "guarded", "namespace": ns},
+        "spec": {
+            "modelRef": {"name": "library"},
+            "nodeSelector": dict([NODE_LABEL]),
+            "access": {"auth": {"mode": "Kubernetes"}},
+        },
+    }
+    apply(cluster, instance)
+    wait_condition(cluster, "pi", ns, "guarded", "Ready", "True", timeout=180)
+    metrics = wait_for(
+        lambda: status_of(cluster, "pi", ns, "guarded").get("metrics"),
+        60,
+        "the instance's status to carry what its /metrics said (a refused scrape leaves it out)",
+    )
+    assert metrics["rowsPerEntity"] == {"Book": 0}
+    assert metrics["memoryBytes"] > 0
+
+
 def test_helm_test_passes(installed: Installed) -> None:
     proc = installed.helm("test", RELEASE, "-n", installed.namespace, "--timeout", "120s", check=False)
     assert proc.returncode == 0, proc.stderr + proc.stdout

@@ -13,7 +13,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.pim import apply, pim_model, real_pod_instance, wait_condition
+from tests.support.pim import apply, pim_model, real_pod_instance, status_of, wait_condition
 from tests.support.reach import PortForward, forward
 from tests.support.waiting import wait_for
 
@@ -102,3 +102,16 @@ def test_api_keys_come_from_the_secret(keyed):
     assert created.status_code == 201, created.text
     by_header = httpx.get(f"{keyed.url}/api/v1/notes", headers={"X-API-Key": KEY}, timeout=10)
     assert by_header.json()["total"] == 1
+
+
+def test_the_operator_reads_the_metrics_of_both(cluster, ns):
+    """/metrics takes Kubernetes tokens in both modes; the probes show one for the probe audience:
+    the chart's projected token in a cluster (kind runs this suite so), one made with ``kubectl
+    create token --audience pim.dev`` outside it."""
+    for each in ("guarded", "keyed"):
+        metrics = wait_for(
+            lambda each=each: status_of(cluster, "pi", ns, each).get("metrics"),
+            60,
+            f"{each}'s status to carry what its /metrics said (a refused scrape leaves it out)",
+        )
+        assert metrics["memoryBytes"] > 0

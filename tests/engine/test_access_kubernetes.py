@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import secrets
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from engine_harness import SHOP_MODEL, Engine
 from prometheus_client.parser import text_string_to_metric_families
 
+from pim_engine.access.reviews import PROBE_AUDIENCE
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -172,6 +174,34 @@ def test_metrics_need_get_on_the_metrics_subresource_and_give_no_data(engine, se
         assert api.get("/api/v1/customers", headers=as_(setup, "scraper")).status_code == 403
         assert api.get("/metrics", headers=as_(setup, "reader")).status_code == 403
         assert api.get("/metrics").status_code == 401
+
+
+def test_the_operators_probe_token_works_here_and_nowhere_else(engine, setup):
+    """The token the operator's probes show instances has the audience pim.dev: the engine reviews
+    it for that audience, the API server refuses it as a credential, so an instance that receives
+    it cannot act as the operator."""
+    probe = setup.cluster.kubectl(
+        "create", "token", "scraper", "-n", setup.ns, "--duration=3600s", f"--audience={PROBE_AUDIENCE}"
+    ).stdout.strip()
+    with engine.client() as api:
+        assert api.get("/metrics", headers={"Authorization": f"Bearer {probe}"}).status_code == 200
+        # Authenticated as the scraper: no more than the scraper may do.
+        assert api.get("/api/v1/customers", headers={"Authorization": f"Bearer {probe}"}).status_code == 403
+    replayed = httpx.get(
+        f"{setup.server}/api/v1/namespaces/{setup.ns}/serviceaccounts",
+        headers={"Authorization": f"Bearer {probe}"},
+        verify=ssl.create_default_context(cafile=str(setup.ca)),
+        timeout=10,
+    )
+    assert replayed.status_code == 401
+    # The API server's own token for the same account is still accepted there (the control).
+    direct = httpx.get(
+        f"{setup.server}/apis/authorization.k8s.io/v1",
+        headers=as_(setup, "scraper"),
+        verify=ssl.create_default_context(cafile=str(setup.ca)),
+        timeout=10,
+    )
+    assert direct.status_code == 200
 
 
 def test_answers_are_cached_and_concurrent_requests_share_one_review(engine, setup):

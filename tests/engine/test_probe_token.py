@@ -1,6 +1,6 @@
 """The operator's probe of an engine with auth on: /ready answers without a credential, /metrics
-only with the token the probe shows (here an API key; in a cluster the operator's ServiceAccount
-token), and a refused scrape is said in the probe's message instead of passing for no metrics."""
+only with the token the probe shows (here an API key; in a cluster a projected token for the
+audience pim.dev), and a refused scrape is said in the probe's message instead of passing for no metrics."""
 
 from __future__ import annotations
 

@@ -4,12 +4,14 @@ Loaded as a pytest plugin from tests/conftest.py (``pytest_plugins``)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pim_engine.access.reviews import PROBE_AUDIENCE
 from tests.support.addons import install_addons
 from tests.support.cluster import Cluster, ClusterError
 from tests.support.operator_incluster import InClusterOperator
@@ -58,6 +60,7 @@ def operator(
         incluster.stop()
         return
     request.getfixturevalue("fake_node")
+    token_file = probe_token_file(crds, tmp_path_factory.mktemp("probe-token"))
     proc = OperatorProcess(
         crds.kubeconfig,
         tmp_path_factory.mktemp("operator"),
@@ -78,10 +81,43 @@ def operator(
         "!own-op-*",
         "--workers",
         "8",
+        "--probe-token-file",
+        str(token_file),
     )
     proc.start()
     yield proc
     proc.stop()
+
+
+def probe_token_file(cluster: Cluster, where: Path) -> Path:
+    """What an operator outside the cluster shows instances with auth on, as the README says to
+    make it: a token for the probe audience of a ServiceAccount that may get piminstances/metrics."""
+    account, ns = "pim-test-operator-probe", "kube-system"
+    rules = [{"apiGroups": ["pim.dev"], "resources": ["piminstances/metrics"], "verbs": ["get"]}]
+    ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": account}
+    objects = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "namespace": ns}},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": account},
+            "rules": rules,
+        },
+        {
+            "apiVersion": ref["apiGroup"] + "/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": account},
+            "roleRef": ref,
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": ns}],
+        },
+    ]
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    token = cluster.kubectl(
+        "create", "token", account, "-n", ns, f"--audience={PROBE_AUDIENCE}", "--duration=6h"
+    ).stdout.strip()
+    path = where / "token"
+    path.write_text(token + "\n")
+    return path
 
 
 @pytest.fixture(scope="session")

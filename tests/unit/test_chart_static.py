@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pim_engine.access.reviews import PROBE_AUDIENCE
 from pim_operator.kube import kinds
 from pim_operator.state import CHILD_KINDS
 
@@ -337,6 +338,23 @@ def test_operator_env_follows_values(rendered: tuple[str, list[dict[str, Any]]])
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"metrics": int(env["PIM_METRICS_PORT"]), "health": int(env["PIM_HEALTH_PORT"])}
     assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+
+
+def test_the_probes_show_instances_a_token_only_instances_accept(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    """Not the operator's API credentials: a projected token for the probe audience, which the
+    engine reviews for that audience and the API server refuses."""
+    _, docs = rendered
+    (deployment,) = of_kind(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    token_file = Path(operator_env(docs)["PIM_PROBE_TOKEN_FILE"])
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(token_file.parent)]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    (source,) = volume["projected"]["sources"]
+    assert source["serviceAccountToken"]["audience"] == PROBE_AUDIENCE
+    assert source["serviceAccountToken"]["path"] == token_file.name
+    assert 600 <= source["serviceAccountToken"]["expirationSeconds"] <= 3600
 
 
 def test_metrics_service_and_test_pod_agree() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from pim_engine.access import rules
+from pim_engine.access import reviews, rules
 from pim_engine.access.apiserver import ApiServer, ReviewFailed, TokenFile
 from pim_engine.access.cache import TTLCache
 from pim_engine.access.config import Access
@@ -210,3 +212,42 @@ def test_access_is_declared_in_the_openapi_document():
     assert schema["security"] == [{"apiKey": []}, {"apiKeyBearer": []}]
     assert schema["paths"]["/health"]["get"]["security"] == []
     assert "security" not in schema["paths"]["/api/v1/items"]["get"]
+
+
+def _jwt(claims: object) -> str:
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"eyJhbGciOiJSUzI1NiJ9.{body}.c2ln"
+
+
+@pytest.mark.parametrize(
+    ("token", "audiences"),
+    [
+        (_jwt({"aud": ["pim.dev"]}), ("pim.dev",)),
+        (_jwt({"aud": "pim.dev"}), ("pim.dev",)),
+        (_jwt({"aud": ["https://kubernetes.default.svc", 7]}), ("https://kubernetes.default.svc",)),
+        (_jwt(["not", "claims"]), ()),
+        ("not.a.token", ()),
+        ("a.!!!.c", ()),
+        ("opaque-static-token", ()),
+    ],
+)
+def test_the_claimed_audience_is_read_without_trusting_it(token, audiences):
+    assert reviews.claimed_audiences(token) == audiences
+
+
+def test_only_the_engine_asks_for_the_probe_audience_and_only_for_tokens_that_claim_it():
+    probe = _jwt({"aud": ["pim.dev"]})
+    assert reviews.token_review(probe, probe_audience=True)["spec"]["audiences"] == ["pim.dev"]
+    assert "audiences" not in reviews.token_review(probe)["spec"]  # the console: the API server's own
+    other = _jwt({"aud": ["https://kubernetes.default.svc"]})
+    assert "audiences" not in reviews.token_review(other, probe_audience=True)["spec"]
+
+
+def test_a_yes_for_another_audience_than_asked_is_a_no():
+    yes = {"status": {"authenticated": True, "user": {"username": "u"}, "audiences": ["https://kubernetes"]}}
+    assert reviews.reviewed_user(yes) == reviews.User("u")
+    assert reviews.reviewed_user(yes, ["pim.dev"]) == "the token is not valid for audience pim.dev"
+    ours = {"status": {**yes["status"], "audiences": ["pim.dev"]}}
+    assert reviews.reviewed_user(ours, ["pim.dev"]) == reviews.User("u")
+    no_audiences = {"status": {"authenticated": True, "user": {"username": "u"}}}
+    assert isinstance(reviews.reviewed_user(no_audiences, ["pim.dev"]), str)

@@ -125,7 +125,8 @@ class Reviewer:
             text = token.decode("ascii")
         except UnicodeDecodeError:
             return unauthenticated("the bearer token is not ASCII")
-        found = reviewed_user(await self._create("tokenreviews", token_review(text)))
+        body = token_review(text, probe_audience=True)
+        found = reviewed_user(await self._create("tokenreviews", body), body["spec"].get("audiences", ()))
         if isinstance(found, str):
             self.on_review("TokenReview", "rejected")
             refused = unauthenticated(f"the Kubernetes API server did not accept the token: {found}")

@@ -6,11 +6,19 @@ server this way; they share this module so that both ask the same questions the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 GROUP = "pim.dev"
+#: The audience of the token the operator's probes show instances (a projected ServiceAccount token
+#: the chart mounts): one the API server itself refuses, so a pod that receives it cannot use it as
+#: the operator. A review of such a token asks for this audience; any other token, for the API
+#: server's own.
+PROBE_AUDIENCE = "pim.dev"
 
 
 @dataclass(frozen=True)
@@ -24,15 +32,40 @@ class User:
     extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def token_review(token: str) -> dict[str, Any]:
-    return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}
+def claimed_audiences(token: str) -> tuple[str, ...]:
+    """The ``aud`` claim of a JWT, unverified: it only chooses the audience a review asks for (the
+    API server verifies the token for that audience). Empty for anything that is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return ()
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
+        return ()
+    aud = claims.get("aud") if isinstance(claims, dict) else None
+    if isinstance(aud, str):
+        return (aud,)
+    return tuple(a for a in aud if isinstance(a, str)) if isinstance(aud, list) else ()
 
 
-def reviewed_user(review: Mapping[str, Any]) -> User | str:
-    """The user a TokenReview answer names, or why the token was not accepted."""
+def token_review(token: str, *, probe_audience: bool = False) -> dict[str, Any]:
+    """A TokenReview of ``token`` for the API server's own audience (no ``audiences``); with
+    ``probe_audience`` (the engine), for the probe audience instead if the token claims it."""
+    spec: dict[str, Any] = {"token": token}
+    if probe_audience and PROBE_AUDIENCE in claimed_audiences(token):
+        spec["audiences"] = [PROBE_AUDIENCE]
+    return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec}
+
+
+def reviewed_user(review: Mapping[str, Any], audiences: Sequence[str] = ()) -> User | str:
+    """The user a TokenReview answer names, or why the token was not accepted. ``audiences``: those
+    the review asked for; the answer must name one of them (an authenticator that ignores
+    audiences answers without them, and its yes is not one for the audience asked)."""
     status = review.get("status") or {}
     if not status.get("authenticated"):
         return str(status.get("error") or "not authenticated")
+    if audiences and not set(audiences) & set(status.get("audiences") or ()):
+        return f"the token is not valid for audience {', '.join(audiences)}"
     info = status.get("user") or {}
     return User(
         str(info.get("username", "")),

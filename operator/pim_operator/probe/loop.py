@@ -30,8 +30,9 @@ TOKEN_REREAD = 60.0  # the kubelet rotates the projected token; client-go re-rea
 
 
 class ProbeToken:
-    """The operator's own bearer token, shown to instances with auth on: their /metrics needs get on
-    ``piminstances/metrics`` (the chart grants it). /ready needs nothing."""
+    """The bearer token shown to instances with auth on: their /metrics needs get on
+    ``piminstances/metrics`` (the chart grants it). A token for the probe audience, never the
+    operator's API credentials: an instance could replay those. /ready needs nothing."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
