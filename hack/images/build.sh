@@ -82,20 +82,22 @@ cp "$deps_dir"/*.whl "$own_wheel" "$work/ctx/wheels/"
 wheels=$(wheels_hash "$work"/ctx/wheels/*.whl)
 base_id=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")
 
-# build IMAGE DOCKERFILE: the image from the wheels on the base (skipped when current).
+# build IMAGE DOCKERFILE [OPTION]...: the image from the wheels on the base (skipped when current).
 build() {
-  image_build --file "$2" --build-arg "BASE_IMAGE=$BASE_IMAGE" --key "$base_id" --context-key "$wheels" \
-    "$1" "$work/ctx"
+  image_build --file "$2" "${@:3}" --build-arg "BASE_IMAGE=$BASE_IMAGE" --key "$base_id" \
+    --context-key "$wheels" "$1" "$work/ctx"
 }
+engine() { build "$ENGINE_IMAGE" "$repo_root/instance_image/Dockerfile"; }
+# The operator and the console share one recipe: the wheel with their extra, their entrypoint.
+operator() { build "$OPERATOR_IMAGE" "$repo_root/operator/Dockerfile" --target operator --build-arg EXTRA=operator; }
+console() { build "$CONSOLE_IMAGE" "$repo_root/operator/Dockerfile" --target console --build-arg EXTRA=console; }
 
 case ${1:-all} in
-  engine) build "$ENGINE_IMAGE" "$repo_root/instance_image/Dockerfile" ;;
-  operator) build "$OPERATOR_IMAGE" "$repo_root/operator/Dockerfile" ;;
-  console) build "$CONSOLE_IMAGE" "$repo_root/console/Dockerfile" ;;
+  engine | operator | console) "$1" ;;
   all)
-    build "$ENGINE_IMAGE" "$repo_root/instance_image/Dockerfile"
-    build "$OPERATOR_IMAGE" "$repo_root/operator/Dockerfile"
-    build "$CONSOLE_IMAGE" "$repo_root/console/Dockerfile"
+    engine
+    operator
+    console
     ;;
   *) log::die "usage: $0 [engine|operator|console|all]" ;;
 esac

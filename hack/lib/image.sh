@@ -8,6 +8,7 @@
 #       --key, and the context's files (or --context-key in their place).
 #       --file DOCKERFILE     default CONTEXT/Dockerfile
 #       --build-arg NAME=VAL  passed on, and part of the key (repeatable)
+#       --target STAGE        the stage to build (one Dockerfile, several images), part of the key
 #       --key TEXT            more key material, e.g. a base image's id (repeatable)
 #       --context-key TEXT    stands for the context in the key, for contexts whose bytes are not
 #                             reproducible (wheels with timestamps: hash what matters instead)
@@ -49,6 +50,7 @@ image_build() {
     case $1 in
       --file) file=$2; shift 2 ;;
       --build-arg) args+=(--build-arg "$2"); keys+=("arg $2"); shift 2 ;;
+      --target) args+=(--target "$2"); keys+=("target $2"); shift 2 ;;
       --key) keys+=("key $2"); shift 2 ;;
       --context-key) context_key=$2; shift 2 ;;
       *) log::die "image_build: unknown option $1" ;;
