@@ -158,9 +158,9 @@ def test_containerd_and_kubelet_restarted_persistent_instances_come_back_with_th
     engine = pod_processes(pod["metadata"]["uid"], "pim-engine")
     assert engine, "the engine process on this host"
     # Both node daemons down, the engine killed while they are (a reboot's worth), both back. The
-    # kill finding the engine gone already is no failure (a CI run once lost its cluster that way,
-    # restart.sh now starts the daemons whatever the kill does); the pod's restart count below shows
-    # the engine was down and came back through the restarted kubelet.
+    # kill finding the engine gone already is no failure (and whatever the kill does, restart.sh
+    # starts the daemons again); the pod's restart count below shows the engine was down and came
+    # back through the restarted kubelet.
     stopped = time.monotonic()
     kill = f"kill -9 {' '.join(map(str, engine))} 2>/dev/null || true"
     cluster.restart("containerd", "kubelet", signal="KILL", between=kill)

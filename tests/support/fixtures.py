@@ -94,20 +94,15 @@ def probe_token_file(cluster: Cluster, where: Path) -> Path:
     make it: a token for the probe audience of a ServiceAccount that may get piminstances/metrics."""
     account, ns = "pim-test-operator-probe", "kube-system"
     rules = [{"apiGroups": ["pim.dev"], "resources": ["piminstances/metrics"], "verbs": ["get"]}]
-    ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": account}
+    rbac = "rbac.authorization.k8s.io"
     objects = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "namespace": ns}},
+        {"apiVersion": f"{rbac}/v1", "kind": "ClusterRole", "metadata": {"name": account}, "rules": rules},
         {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": account},
-            "rules": rules,
-        },
-        {
-            "apiVersion": ref["apiGroup"] + "/v1",
+            "apiVersion": f"{rbac}/v1",
             "kind": "ClusterRoleBinding",
             "metadata": {"name": account},
-            "roleRef": ref,
+            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": account},
             "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": ns}],
         },
     ]
