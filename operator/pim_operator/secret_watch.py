@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import httpx
 
@@ -124,9 +124,9 @@ class SecretWatches:
                 continue
             except asyncio.CancelledError:
                 raise
-            except (ApiError, httpx.HTTPError, ValueError) as exc:
+            except Exception as exc:  # any: a watch that ended would leave its Secret unfollowed, silently
                 if not (isinstance(exc, ApiError) and exc.status == 410):
-                    log.warning("watch of Secret %s/%s broke: %s", ns, name, exc)
+                    log.warning("watch of Secret %s/%s broke: %s: %s", ns, name, type(exc).__name__, exc)
                     await asyncio.sleep(self._retry)
             # Start over from the Secret as it is now (a 410 Gone, or events missed while away).
             try:
@@ -138,7 +138,3 @@ class SecretWatches:
                 continue
             self._update(secret, summary)
             rv = summary.resource_version if summary is not None else None
-
-
-def _content(summary: SecretSummary | None) -> tuple[str, Mapping[str, str]] | None:
-    return None if summary is None else (summary.uid, summary.digests)

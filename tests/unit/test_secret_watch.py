@@ -1,7 +1,7 @@
 """The watches of referenced Secrets: one per Secret, started by the first user, stopped by the last.
 
 The API server is a small in-memory stand-in here (a dict and an event queue per watch); the real
-one is in tests/cluster/test_database.py.
+one is in tests/cluster/test_database.py and tests/cluster/test_secret_watch_streams.py.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -148,3 +149,28 @@ async def test_a_broken_watch_reads_the_secret_again_and_resumes() -> None:
     assert changed == [("ns", "a")]
     await watches.stop()
     assert len(watches) == 0
+
+
+@run_async
+async def test_an_unexpected_error_does_not_end_the_watch() -> None:
+    # A watch task that died would leave its Secret followed by no one, silently, for good.
+    logged: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("pim_operator.secret_watch").addHandler(handler)
+    server = Server()
+    server.secrets["db"] = body("db", "1", uri="postgresql://one")
+    changed, watches = watching(server)
+    await watches.use(("ns", "a"), ("ns", "db"))
+    await settle()
+    server.secrets["db"] = body("db", "2", uri="postgresql://two")
+    server.send("db", RuntimeError("the transport's own bug"))
+    await settle()
+    assert server.watched_from == ["1", "2"]
+    assert changed == [("ns", "a")]
+    logging.getLogger("pim_operator.secret_watch").removeHandler(handler)
+    assert logged == ["watch of Secret ns/db broke: RuntimeError: the transport's own bug"]
+    server.send("db", {"type": "MODIFIED", "object": body("db", "3", uri="postgresql://three")})
+    await settle()
+    assert changed == [("ns", "a"), ("ns", "a")]
+    await watches.stop()
