@@ -50,7 +50,7 @@ proc::pid() {
 # proc::_ours DIR PID: PID is alive and its command line mentions DIR/.
 proc::_ours() {
   proc::alive "$2" || return 1
-  tr '\0' '\n' <"/proc/$2/cmdline" 2>/dev/null | grep -qF -- "$1/"
+  tr '\0' '\n' 2>/dev/null <"/proc/$2/cmdline" | grep -qF -- "$1/"
 }
 
 proc::strays() {

@@ -10,4 +10,13 @@ containerd::start() {
   proc::start "$1" containerd "$(containerd::binary)" --config "$NODE_DIR/containerd.toml"
 }
 
-containerd::health() { ctr --address "$NODE_DIR/containerd.sock" version; }
+# Healthy means its CRI answers, not only containerd: for a moment after a start the CRI plugin
+# answers "server is not initialized yet", and a kubelet started then exits (a CI run's restart
+# of both did). No crictl here: curl makes the gRPC call over the socket (HTTP/2, an empty
+# VersionRequest: a 5-byte frame), and the grpc-status trailer is the answer.
+containerd::health() {
+  printf '\0\0\0\0\0' |
+    curl -s --max-time 2 --http2-prior-knowledge --unix-socket "$NODE_DIR/containerd.sock" \
+      -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- -D - -o /dev/null \
+      http://localhost/runtime.v1.RuntimeService/Version | tr -d '\r' | grep -ix 'grpc-status: 0' >/dev/null
+}
