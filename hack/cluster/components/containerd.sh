@@ -12,8 +12,8 @@ containerd::start() {
 
 # Healthy means its CRI answers, not only containerd: for a moment after a start the CRI plugin
 # answers "server is not initialized yet", and a kubelet started then exits (a CI run's restart
-# of both did). No crictl here: curl makes the gRPC call over the socket (HTTP/2, an empty
-# VersionRequest: a 5-byte frame), and the grpc-status trailer is the answer.
+# of both did). crictl is built only into kind's node image: here curl makes the gRPC call over
+# the socket (HTTP/2, an empty VersionRequest: a 5-byte frame); the grpc-status trailer answers.
 containerd::health() {
   printf '\0\0\0\0\0' |
     curl -s --max-time 2 --http2-prior-knowledge --unix-socket "$NODE_DIR/containerd.sock" \
